@@ -1,0 +1,156 @@
+//! The `enact` command line: flags defined once with clap, exit codes in one place, results on
+//! stdout, diagnostics on stderr.
+
+mod check;
+mod explain;
+mod fmt;
+mod policies;
+mod test;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::policy::diagnostic::{Diagnostic, ErrorFormat, Renderer};
+
+/// Exit codes, the contract with scripts and CI.
+pub mod exit {
+    /// PASS, and every step succeeded (explain: PASS, WARN or NOT_APPLICABLE).
+    pub const OK: u8 = 0;
+    /// Internal error, `verify` found something invalid, or `test` had a failure.
+    pub const FAILURE: u8 = 1;
+    /// Usage, config, parse or check error: nothing ran.
+    pub const USAGE: u8 = 2;
+    /// A policy blocked (explain: BLOCK or ERROR).
+    pub const BLOCK: u8 = 3;
+    /// PASS, but a step failed.
+    pub const STEP_FAILED: u8 = 4;
+    /// Waiting for approval.
+    pub const PENDING: u8 = 5;
+}
+
+/// Version of every `--json` document.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Parser)]
+#[command(name = "enact", version, about = "An action firewall for AI agents", long_about = None)]
+struct Cli {
+    /// How diagnostics are printed.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    error_format: ErrorFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check policy files: syntax, names, types, messages, tests.
+    Check {
+        /// Files or directories (searched recursively for .enact files); default: the current directory.
+        paths: Vec<PathBuf>,
+    },
+    /// Format policy files in place (comments kept).
+    Fmt {
+        /// Report files that are not formatted instead of rewriting them (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+        /// Files or directories; default: the current directory.
+        paths: Vec<PathBuf>,
+    },
+    /// Run the test cases beside policies.
+    Test {
+        /// Files or directories; default: the current directory.
+        paths: Vec<PathBuf>,
+        /// Print every case, not only failures.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Evaluate one policy against a request and show every rule.
+    Explain(explain::Args),
+    /// List the built-in policies (and, with --functions, the built-in functions).
+    Policies {
+        #[arg(long)]
+        json: bool,
+        /// List the functions policies can call instead.
+        #[arg(long)]
+        functions: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output {
+        renderer: Renderer {
+            format: cli.error_format,
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        },
+    };
+    let code = match cli.command {
+        Command::Check { paths } => check::run(&out, &default_paths(paths)),
+        Command::Fmt { check, paths } => fmt::run(&out, &default_paths(paths), check),
+        Command::Test { paths, verbose } => test::run(&out, &default_paths(paths), verbose),
+        Command::Explain(args) => explain::run(&out, &args),
+        Command::Policies { json, functions } => policies::run(&out, json, functions),
+    };
+    ExitCode::from(code)
+}
+
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths
+    }
+}
+
+/// Where results and diagnostics go.
+pub struct Output {
+    renderer: Renderer,
+}
+
+impl Output {
+    /// Writes to stdout; a closed pipe (`enact policies | head`) is not an error.
+    pub fn print(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
+
+    pub fn println(&self, text: &str) {
+        self.print(&format!("{text}\n"));
+    }
+
+    pub fn json(&self, value: &impl serde::Serialize) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => self.println(&text),
+            Err(error) => self.error(&format!("cannot encode JSON: {error}")),
+        }
+    }
+
+    pub fn diagnostic(&self, diagnostic: &Diagnostic) {
+        let _ = std::io::stderr().write_all(self.renderer.render(diagnostic).as_bytes());
+    }
+
+    pub fn diagnostics<'d>(&self, diagnostics: impl IntoIterator<Item = &'d Diagnostic>) {
+        for diagnostic in diagnostics {
+            self.diagnostic(diagnostic);
+        }
+    }
+
+    /// A one-line error with no place to point at.
+    pub fn error(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "error: {message}");
+    }
+
+    pub fn note(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
+
+    pub fn is_human(&self) -> bool {
+        self.renderer.format == ErrorFormat::Human
+    }
+}

@@ -1,0 +1,1116 @@
+//! The checker: reads a parsed file, reports every problem it can know before a request arrives
+//! (unknown names with suggestions, arity and types, rules without messages, duplicates, unused
+//! parameters and `let`s, regular expressions and globs that do not compile), and compiles each
+//! sound policy into the program the evaluator runs.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use globset::{Glob, GlobMatcher};
+use regex::{Regex, RegexBuilder};
+
+use super::ast::{
+    self, Arg, BinaryOp, Expr, ExprKind, Item, LevelRestriction, RuleKind, Span, Template,
+    TemplatePart, UnaryOp,
+};
+use super::builtins::{self, Builtin};
+use super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::program::*;
+use super::source::SourceFile;
+use super::types::Ty;
+use super::value::Value;
+
+/// Regular expressions are compiled with these limits, at check time and at run time alike.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.kind().to_string())
+}
+
+pub struct Checked {
+    pub policies: Vec<Arc<CompiledPolicy>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks and compiles every policy of a file. A policy with an error is left out of the
+/// result (and reported); the others are compiled.
+pub fn check_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) -> Checked {
+    let mut diagnostics = Vec::new();
+    let mut policies = Vec::new();
+    let mut seen: Vec<(&str, Span)> = Vec::new();
+    for item in &ast.items {
+        let Item::Policy(policy) = item else { continue };
+        if let Some((_, first)) = seen.iter().find(|(name, _)| *name == policy.name.name) {
+            let (line, _) = file.line_col(first.start);
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicatePolicy,
+                    format!("policy `{}` is defined twice", policy.name.name),
+                )
+                .at(file, policy.name.span)
+                .label("second definition")
+                .help(format!(
+                    "the first definition is on line {line}; rename one of them"
+                )),
+            );
+            continue;
+        }
+        seen.push((&policy.name.name, policy.name.span));
+        let mut compiler = Compiler::new(file);
+        let compiled = compiler.policy(policy, namespace);
+        let has_error = compiler.diagnostics.iter().any(Diagnostic::is_error);
+        diagnostics.append(&mut compiler.diagnostics);
+        if !has_error {
+            policies.extend(compiled.map(Arc::new));
+        }
+    }
+    Checked {
+        policies,
+        diagnostics,
+    }
+}
+
+/// Compiles and evaluates an expression that may not read any request data (test inputs,
+/// parameter defaults).
+pub fn constant(file: &Arc<SourceFile>, expr: &Expr) -> Result<Value, Diagnostic> {
+    let mut compiler = Compiler::new(file);
+    compiler.constant_only = true;
+    let (node, _) = compiler.expr(expr);
+    if let Some(first) = compiler.diagnostics.into_iter().find(Diagnostic::is_error) {
+        return Err(first);
+    }
+    super::eval::evaluate_constant(&node).map_err(|message| {
+        Diagnostic::new(Code::TypeMismatch, message)
+            .at(file, expr.span)
+            .label("while computing this constant")
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BindingKind {
+    Param,
+    Let,
+    Variable,
+}
+
+struct Binding {
+    name: String,
+    slot: usize,
+    kind: BindingKind,
+    ty: Ty,
+    span: Span,
+    uses: usize,
+}
+
+struct Compiler<'f> {
+    file: &'f Arc<SourceFile>,
+    diagnostics: Vec<Diagnostic>,
+    /// Every binding ever made, for the unused-name report; `visible` indexes those in scope.
+    bindings: Vec<Binding>,
+    visible: Vec<usize>,
+    slot_count: usize,
+    constant_only: bool,
+}
+
+impl<'f> Compiler<'f> {
+    fn new(file: &'f Arc<SourceFile>) -> Self {
+        Compiler {
+            file,
+            diagnostics: Vec::new(),
+            bindings: Vec::new(),
+            visible: Vec::new(),
+            slot_count: 0,
+            constant_only: false,
+        }
+    }
+
+    fn diag(&self, code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(code, message).at(self.file, span)
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn bind(&mut self, name: &ast::Ident, kind: BindingKind, ty: Ty) -> usize {
+        if Root::from_name(&name.name).is_some() {
+            self.report(
+                self.diag(
+                    Code::DuplicateName,
+                    name.span,
+                    format!("`{}` is a built-in name and cannot be redefined", name.name),
+                )
+                .label("choose another name"),
+            );
+        } else if kind != BindingKind::Variable
+            && let Some(previous) = self.lookup_binding(&name.name)
+        {
+            let (line, _) = self.file.line_col(previous.span.start);
+            self.report(
+                self.diag(
+                    Code::DuplicateName,
+                    name.span,
+                    format!("`{}` is already defined in this policy", name.name),
+                )
+                .label("defined again here")
+                .help(format!(
+                    "the first definition is on line {line}; names may not be reused"
+                )),
+            );
+        }
+        let slot = self.slot_count;
+        self.slot_count += 1;
+        self.bindings.push(Binding {
+            name: name.name.clone(),
+            slot,
+            kind,
+            ty,
+            span: name.span,
+            uses: 0,
+        });
+        self.visible.push(self.bindings.len() - 1);
+        slot
+    }
+
+    fn lookup_binding(&self, name: &str) -> Option<&Binding> {
+        self.visible
+            .iter()
+            .rev()
+            .filter_map(|&i| self.bindings.get(i))
+            .find(|b| b.name == name)
+    }
+
+    fn use_binding(&mut self, name: &str) -> Option<(usize, Ty, BindingKind)> {
+        let index = self
+            .visible
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| self.bindings.get(i).is_some_and(|b| b.name == name))?;
+        let binding = self.bindings.get_mut(index)?;
+        binding.uses += 1;
+        Some((binding.slot, binding.ty, binding.kind))
+    }
+
+    fn policy(&mut self, policy: &ast::Policy, namespace: &str) -> Option<CompiledPolicy> {
+        let mut params = Vec::new();
+        for param in &policy.params {
+            let default = param.default.as_ref().and_then(|expr| {
+                let value = match constant(self.file, expr) {
+                    Ok(value) => value,
+                    Err(diagnostic) => {
+                        self.diagnostics.push(diagnostic);
+                        return None;
+                    }
+                };
+                match param.ty.coerce(&value) {
+                    Ok(value) => Some(value),
+                    Err(why) => {
+                        self.report(
+                            self.diag(
+                                Code::TypeMismatch,
+                                expr.span,
+                                format!(
+                                    "default of `{}` does not fit its type: {why}",
+                                    param.name.name
+                                ),
+                            )
+                            .label(format!("not a {}", param.ty.display())),
+                        );
+                        None
+                    }
+                }
+            });
+            self.bind(&param.name, BindingKind::Param, Ty::from(&param.ty));
+            params.push(ParamSpec {
+                name: param.name.name.clone(),
+                ty: param.ty.clone(),
+                default,
+            });
+        }
+        let scopes = policy.scopes.iter().map(|s| self.scope(s)).collect();
+        let mut rules = Vec::new();
+        let mut ended_at: Option<Span> = None;
+        for rule in &policy.rules {
+            if let Some(end) = ended_at.take() {
+                let (line, _) = self.file.line_col(end.start);
+                self.report(
+                    self.diag(Code::UnreachableRule, rule.span, "this rule can never run")
+                        .label("unreachable")
+                        .help(format!(
+                            "the `pass` on line {line} ends the policy; move it last"
+                        )),
+                );
+            }
+            if let Some(compiled) = self.rule(rule) {
+                if matches!(compiled.kind, RuleOp::Pass { .. }) {
+                    ended_at = Some(rule.span);
+                }
+                rules.push(compiled);
+            }
+        }
+        self.report_unused();
+        let levels = match policy.level {
+            None => Levels {
+                run: true,
+                action: true,
+            },
+            Some(LevelRestriction::Action) => Levels {
+                run: false,
+                action: true,
+            },
+            Some(LevelRestriction::Run) => Levels {
+                run: true,
+                action: false,
+            },
+        };
+        Some(CompiledPolicy {
+            id: format!("{namespace}.{}", policy.name.name),
+            name: policy.name.name.clone(),
+            doc: policy.doc.clone(),
+            params,
+            levels,
+            scopes,
+            rules,
+            slot_count: self.slot_count,
+            file: Arc::clone(self.file),
+            span: policy.span,
+        })
+    }
+
+    fn report_unused(&mut self) {
+        let unused: Vec<(Code, String, Span)> = self
+            .bindings
+            .iter()
+            .filter(|b| b.uses == 0 && b.kind != BindingKind::Variable)
+            .map(|b| {
+                let (code, what) = match b.kind {
+                    BindingKind::Param => (Code::UnusedParam, "parameter"),
+                    _ => (Code::UnusedLet, "`let`"),
+                };
+                (code, format!("{what} `{}` is never used", b.name), b.span)
+            })
+            .collect();
+        for (code, message, span) in unused {
+            self.report(
+                self.diag(code, span, message)
+                    .label("unused")
+                    .help("remove it, or use it in a rule"),
+            );
+        }
+    }
+
+    fn scope(&mut self, scope: &ast::Scope) -> CompiledScope {
+        let mut matchers = Vec::new();
+        for pattern in &scope.patterns {
+            match compile_glob(&pattern.value) {
+                Ok(matcher) => matchers.push(matcher),
+                Err(why) => {
+                    self.report(
+                        self.diag(
+                            Code::BadGlob,
+                            pattern.span,
+                            format!("`{}` is not a valid pattern: {why}", pattern.value),
+                        )
+                        .label("invalid glob"),
+                    );
+                }
+            }
+        }
+        CompiledScope {
+            kind: scope.kind,
+            patterns: scope.patterns.iter().map(|p| p.value.clone()).collect(),
+            matchers,
+        }
+    }
+
+    fn rule(&mut self, rule: &ast::Rule) -> Option<CompiledRule> {
+        let keyword = rule.kind.keyword();
+        let kind = match &rule.kind {
+            RuleKind::Let { name, value } => {
+                let (value, ty) = self.expr(value);
+                let slot = self.bind(name, BindingKind::Let, ty);
+                RuleOp::Let {
+                    slot,
+                    name: name.name.clone(),
+                    value,
+                }
+            }
+            RuleKind::Deny { when, because } => RuleOp::Deny {
+                cond: self.condition(when),
+                message: self.message(because.as_ref(), rule.span, keyword, "because"),
+            },
+            RuleKind::Require { cond, otherwise } => RuleOp::Require {
+                cond: self.condition(cond),
+                message: self.message(otherwise.as_ref(), rule.span, keyword, "else"),
+            },
+            RuleKind::Warn { when, because } => RuleOp::Warn {
+                cond: self.condition(when),
+                message: self.message(because.as_ref(), rule.span, keyword, "because"),
+            },
+            RuleKind::Approve { when, by, because } => RuleOp::Approve {
+                cond: self.condition(when),
+                by: by.as_ref().map(|b| self.expr(b).0),
+                message: self.message(because.as_ref(), rule.span, keyword, "because"),
+            },
+            RuleKind::Pass {
+                when: Some(when),
+                because,
+            } => RuleOp::PassWhen {
+                cond: self.condition(when),
+                message: self.message(because.as_ref(), rule.span, "pass when", "because"),
+            },
+            RuleKind::Pass {
+                when: None,
+                because,
+            } => RuleOp::Pass {
+                message: self.message(because.as_ref(), rule.span, keyword, "because"),
+            },
+        };
+        let evidence = match &rule.kind {
+            RuleKind::Deny { when, .. }
+            | RuleKind::Warn { when, .. }
+            | RuleKind::Approve { when, .. } => self.evidence(when),
+            RuleKind::Require { cond, .. } => self.evidence(cond),
+            _ => Vec::new(),
+        };
+        Some(CompiledRule {
+            kind,
+            span: rule.span,
+            evidence,
+        })
+    }
+
+    fn condition(&mut self, expr: &Expr) -> Node {
+        let (node, ty) = self.expr(expr);
+        if !ty.fits(Ty::Bool) {
+            self.report(
+                self.diag(
+                    Code::TypeMismatch,
+                    expr.span,
+                    format!("a condition must be a bool, but this is a {}", ty.name()),
+                )
+                .label(format!("{} here", ty.name()))
+                .help("compare it with something, e.g. `x == \"value\"` or `x != null`"),
+            );
+        }
+        node
+    }
+
+    fn message(
+        &mut self,
+        template: Option<&Template>,
+        span: Span,
+        rule: &str,
+        keyword: &str,
+    ) -> Message {
+        let Some(template) = template else {
+            let example = if keyword == "else" {
+                "require x else \"why it blocks\"".to_string()
+            } else {
+                format!("{rule} when ... {keyword} \"why\"")
+            };
+            self.report(
+                self.diag(
+                    Code::MissingMessage,
+                    span,
+                    format!("this `{rule}` rule has no message"),
+                )
+                .label("no message")
+                .help(format!("every rule that decides says why: {example}")),
+            );
+            return Message::default();
+        };
+        let parts = template
+            .parts
+            .iter()
+            .map(|part| match part {
+                TemplatePart::Text(text) => MessagePart::Text(text.clone()),
+                TemplatePart::Expr(expr) => MessagePart::Expr(self.expr(expr).0),
+            })
+            .collect();
+        Message { parts }
+    }
+
+    /// The paths (`input.branch`, `protected`, `actor.role`) a rule reads, for its evidence.
+    fn evidence(&mut self, expr: &Expr) -> Vec<(String, Node)> {
+        let mut paths = Vec::new();
+        collect_paths(expr, &mut paths);
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for path in paths {
+            let text = self.file.slice(path.span).to_string();
+            let root = path_root(path);
+            let resolvable = Root::from_name(root).is_some() || self.lookup_binding(root).is_some();
+            if !resolvable || !seen.insert(text.clone()) {
+                continue;
+            }
+            let diagnostics = self.diagnostics.len();
+            let uses: Vec<usize> = self.bindings.iter().map(|b| b.uses).collect();
+            let (node, _) = self.expr(path);
+            // Reading a name for evidence is not a use, and cannot add diagnostics.
+            self.diagnostics.truncate(diagnostics);
+            for (binding, count) in self.bindings.iter_mut().zip(uses) {
+                binding.uses = count;
+            }
+            out.push((text, node));
+            if out.len() == 8 {
+                break;
+            }
+        }
+        out
+    }
+
+    fn expr(&mut self, expr: &Expr) -> (Node, Ty) {
+        let span = expr.span;
+        let (op, ty) = match &expr.kind {
+            ExprKind::Null => (Op::Const(Value::Null), Ty::Null),
+            ExprKind::Bool(b) => (Op::Const(Value::Bool(*b)), Ty::Bool),
+            ExprKind::Int(n) => (Op::Const(Value::Int(*n)), Ty::Int),
+            ExprKind::Float(x) => (Op::Const(Value::Float(*x)), Ty::Float),
+            ExprKind::Str(s) => (Op::Const(Value::str(s.as_str())), Ty::Str),
+            ExprKind::Duration(ms) => (Op::Const(Value::Duration(*ms)), Ty::Duration),
+            ExprKind::TimeOfDay(s) => (Op::Const(Value::TimeOfDay(*s)), Ty::TimeOfDay),
+            ExprKind::List(items) => {
+                let nodes = items.iter().map(|e| self.expr(e).0).collect();
+                (Op::List(nodes), Ty::List)
+            }
+            ExprKind::Map(entries) => {
+                let mut seen = HashSet::new();
+                let mut nodes = Vec::new();
+                for (key, value) in entries {
+                    if !seen.insert(key.value.as_str()) {
+                        self.report(self.diag(
+                            Code::DuplicateName,
+                            key.span,
+                            format!("key `{}` appears twice in this map", key.value),
+                        ));
+                    }
+                    nodes.push((Arc::from(key.value.as_str()), self.expr(value).0));
+                }
+                (Op::Map(nodes), Ty::Map)
+            }
+            ExprKind::Var(ident) => self.variable(ident),
+            ExprKind::Field(base, field) => {
+                let (base, _) = self.expr(base);
+                (
+                    Op::Field(Box::new(base), Arc::from(field.name.as_str())),
+                    Ty::Any,
+                )
+            }
+            ExprKind::Index(base, index) => {
+                let (base, _) = self.expr(base);
+                let (index, _) = self.expr(index);
+                (Op::Index(Box::new(base), Box::new(index)), Ty::Any)
+            }
+            ExprKind::Unary(UnaryOp::Not, operand) => {
+                let node = self.operand(operand, Ty::Bool, "`not`");
+                (Op::Not(Box::new(node)), Ty::Bool)
+            }
+            ExprKind::Unary(UnaryOp::Neg, operand) => {
+                let (node, ty) = self.expr(operand);
+                if !(ty.fits(Ty::Number) || ty.fits(Ty::Duration)) {
+                    self.mismatch(operand.span, "`-` applies to numbers and durations", ty);
+                }
+                (Op::Neg(Box::new(node)), ty)
+            }
+            ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs),
+            ExprKind::Call { name, args } => self.call(name, args, span),
+            ExprKind::Quantifier {
+                kind,
+                var,
+                list,
+                body,
+            } => {
+                let list_node = self.operand(list, Ty::List, &format!("`{}`", kind.keyword()));
+                let slot = self.bind(var, BindingKind::Variable, Ty::Any);
+                let body_node = self.operand(body, Ty::Bool, "a quantifier's condition");
+                self.visible.pop();
+                let ty = if *kind == ast::QuantifierKind::Count {
+                    Ty::Int
+                } else {
+                    Ty::Bool
+                };
+                (
+                    Op::Quantifier {
+                        kind: *kind,
+                        slot,
+                        var: var.name.clone(),
+                        list: Box::new(list_node),
+                        body: Box::new(body_node),
+                    },
+                    ty,
+                )
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let cond = self.operand(cond, Ty::Bool, "`if`");
+                let (then, then_ty) = self.expr(then);
+                let (otherwise, else_ty) = self.expr(otherwise);
+                let ty = if then_ty == else_ty { then_ty } else { Ty::Any };
+                (
+                    Op::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
+                    ty,
+                )
+            }
+            ExprKind::Lookup {
+                system,
+                query,
+                args,
+            } => self.lookup(system, query, args, span),
+        };
+        (Node { op, span }, ty)
+    }
+
+    /// Compiles an operand that must fit `expected`, reporting a certain mismatch.
+    fn operand(&mut self, expr: &Expr, expected: Ty, context: &str) -> Node {
+        let (node, ty) = self.expr(expr);
+        if !ty.fits(expected) {
+            self.mismatch(
+                expr.span,
+                &format!("{context} needs a {}", expected.name()),
+                ty,
+            );
+        }
+        node
+    }
+
+    fn mismatch(&mut self, span: Span, what: &str, found: Ty) {
+        self.report(
+            self.diag(
+                Code::TypeMismatch,
+                span,
+                format!("{what}, but this is a {}", found.name()),
+            )
+            .label(format!("{} here", found.name())),
+        );
+    }
+
+    fn variable(&mut self, ident: &ast::Ident) -> (Op, Ty) {
+        if let Some((slot, ty, _)) = self.use_binding(&ident.name) {
+            return (Op::Slot(slot), ty);
+        }
+        if let Some(root) = Root::from_name(&ident.name) {
+            if self.constant_only {
+                self.report(
+                    self.diag(
+                        Code::UnknownName,
+                        ident.span,
+                        format!(
+                            "`{}` cannot be read here: this value must be a constant",
+                            ident.name
+                        ),
+                    )
+                    .label("not a constant"),
+                );
+                return (Op::Const(Value::Null), Ty::Any);
+            }
+            let ty = match root {
+                Root::Now => Ty::Time,
+                Root::Actor | Root::Env => Ty::Map,
+                _ => Ty::Any,
+            };
+            return (Op::Root(root), ty);
+        }
+        let candidates: Vec<String> = self
+            .visible
+            .iter()
+            .filter_map(|&i| self.bindings.get(i).map(|b| b.name.clone()))
+            .chain(if self.constant_only {
+                Vec::new()
+            } else {
+                Root::ALL.iter().map(|r| r.name().to_string()).collect()
+            })
+            .collect();
+        let hint = did_you_mean(&ident.name, candidates.iter().map(String::as_str));
+        let help = hint.unwrap_or_else(|| {
+            if self.constant_only {
+                "only literals are allowed here".into()
+            } else {
+                "names are parameters, `let`s, quantifier variables, or input, payload, actor, action, workflow, plan, now, env".into()
+            }
+        });
+        self.report(
+            self.diag(
+                Code::UnknownName,
+                ident.span,
+                format!("unknown name `{}`", ident.name),
+            )
+            .label("not defined")
+            .help(help),
+        );
+        (Op::Const(Value::Null), Ty::Any)
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> (Op, Ty) {
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let l = self.operand(lhs, Ty::Bool, &format!("`{}`", op.symbol()));
+                let r = self.operand(rhs, Ty::Bool, &format!("`{}`", op.symbol()));
+                let op = if op == BinaryOp::And {
+                    Op::And(Box::new(l), Box::new(r))
+                } else {
+                    Op::Or(Box::new(l), Box::new(r))
+                };
+                (op, Ty::Bool)
+            }
+            BinaryOp::Coalesce => {
+                let (l, lt) = self.expr(lhs);
+                let (r, rt) = self.expr(rhs);
+                let ty = if lt == rt || lt == Ty::Null {
+                    rt
+                } else {
+                    Ty::Any
+                };
+                (Op::Coalesce(Box::new(l), Box::new(r)), ty)
+            }
+            BinaryOp::Matches => {
+                let l = self.operand(lhs, Ty::Str, "`matches`");
+                let pattern = match &rhs.kind {
+                    ExprKind::Str(pattern) => match compile_regex(pattern) {
+                        Ok(regex) => Pattern::Static(Arc::new(regex)),
+                        Err(why) => {
+                            self.report(
+                                self.diag(
+                                    Code::BadRegex,
+                                    rhs.span,
+                                    "this regular expression does not compile",
+                                )
+                                .label("invalid regular expression")
+                                .help(first_line(&why)),
+                            );
+                            Pattern::Dynamic(Box::new(self.expr(rhs).0))
+                        }
+                    },
+                    _ => Pattern::Dynamic(Box::new(self.operand(rhs, Ty::Str, "`matches`"))),
+                };
+                (Op::Matches(Box::new(l), pattern), Ty::Bool)
+            }
+            _ => {
+                let (l, lt) = self.expr(lhs);
+                let (r, rt) = self.expr(rhs);
+                let ty = self.binary_type(op, lt, rt, lhs.span.to(rhs.span));
+                (Op::Binary(op, Box::new(l), Box::new(r)), ty)
+            }
+        }
+    }
+
+    fn binary_type(&mut self, op: BinaryOp, l: Ty, r: Ty, span: Span) -> Ty {
+        use Ty::*;
+        let known = l != Any && r != Any;
+        let result = match op {
+            BinaryOp::Eq | BinaryOp::Ne => Some(Bool),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let orderable = |t: Ty| {
+                    matches!(
+                        t,
+                        Any | Int | Float | Number | Str | Duration | TimeOfDay | Time
+                    )
+                };
+                let same_kind = !known || l.fits(r) || (l.fits(Number) && r.fits(Number));
+                (orderable(l) && orderable(r) && same_kind).then_some(Bool)
+            }
+            BinaryOp::In | BinaryOp::NotIn => r.fits(Collection).then_some(Bool),
+            BinaryOp::Add => match (l, r) {
+                (Any, _) | (_, Any) => Some(Any),
+                (Int, Int) => Some(Int),
+                (a, b) if a.fits(Number) && b.fits(Number) => Some(Number),
+                (Str, Str) => Some(Str),
+                (List, List) => Some(List),
+                (Duration, Duration) => Some(Duration),
+                (Time, Duration) | (Duration, Time) => Some(Time),
+                _ => None,
+            },
+            BinaryOp::Sub => match (l, r) {
+                (Any, _) | (_, Any) => Some(Any),
+                (Int, Int) => Some(Int),
+                (a, b) if a.fits(Number) && b.fits(Number) => Some(Number),
+                (Duration, Duration) | (Time, Time) => Some(Duration),
+                (Time, Duration) => Some(Time),
+                _ => None,
+            },
+            BinaryOp::Mul | BinaryOp::Div => match (l, r) {
+                (Any, _) | (_, Any) => Some(Any),
+                (Int, Int) => Some(Int),
+                (a, b) if a.fits(Number) && b.fits(Number) => Some(Number),
+                (Duration, Int) => Some(Duration),
+                (Int, Duration) if op == BinaryOp::Mul => Some(Duration),
+                _ => None,
+            },
+            BinaryOp::Rem => match (l, r) {
+                (Any, _) | (_, Any) => Some(Any),
+                (Int, Int) => Some(Int),
+                _ => None,
+            },
+            BinaryOp::And | BinaryOp::Or | BinaryOp::Coalesce | BinaryOp::Matches => Some(Any),
+        };
+        result.unwrap_or_else(|| {
+            self.report(
+                self.diag(
+                    Code::TypeMismatch,
+                    span,
+                    format!(
+                        "`{}` cannot combine a {} and a {}",
+                        op.symbol(),
+                        l.name(),
+                        r.name()
+                    ),
+                )
+                .label("incompatible types"),
+            );
+            Any
+        })
+    }
+
+    fn call(&mut self, name: &ast::Ident, args: &[Arg], span: Span) -> (Op, Ty) {
+        match name.name.as_str() {
+            "glob" => return self.glob(args, span),
+            "history.count" | "history.actions" => return self.history(name, args, span),
+            _ => {}
+        }
+        let Some(builtin) = builtins::find(&name.name) else {
+            let hint = did_you_mean(&name.name, builtins::all_names());
+            let method_hint = name.name.rsplit_once('.').and_then(|(_, method)| {
+                builtins::find(method).map(|_| {
+                    format!("functions are called as `{method}(x, ...)`, not `x.{method}(...)`")
+                })
+            });
+            let help = method_hint
+                .or(hint)
+                .unwrap_or_else(|| "`enact policies --functions` lists the functions".into());
+            self.report(
+                self.diag(
+                    Code::UnknownFunction,
+                    name.span,
+                    format!("unknown function `{}`", name.name),
+                )
+                .label("no such function")
+                .help(help),
+            );
+            for arg in args {
+                self.expr(&arg.value);
+            }
+            return (Op::Const(Value::Null), Ty::Any);
+        };
+        let nodes = self.positional_args(builtin, args, span);
+        (Op::Call(builtin, nodes), builtin.returns)
+    }
+
+    fn positional_args(
+        &mut self,
+        builtin: &'static Builtin,
+        args: &[Arg],
+        span: Span,
+    ) -> Vec<Node> {
+        let max = builtin.params.len();
+        let min = max - builtin.optional;
+        if args.len() < min || args.len() > max {
+            let expected = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} to {max}")
+            };
+            self.report(
+                self.diag(
+                    Code::WrongArity,
+                    span,
+                    format!(
+                        "`{}` takes {expected} argument{}, but {} {} given",
+                        builtin.name,
+                        if max == 1 { "" } else { "s" },
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
+                )
+                .label("wrong number of arguments")
+                .help(format!("signature: {}", builtin.signature())),
+            );
+        }
+        let mut nodes = Vec::new();
+        for (index, arg) in args.iter().enumerate() {
+            if let Some(name) = &arg.name {
+                self.report(
+                    self.diag(
+                        Code::BadArgument,
+                        name.span,
+                        format!("`{}` takes positional arguments", builtin.name),
+                    )
+                    .help(format!("signature: {}", builtin.signature())),
+                );
+            }
+            let (node, ty) = self.expr(&arg.value);
+            if let Some((param, expected)) = builtin.params.get(index)
+                && !ty.fits(*expected)
+            {
+                self.report(
+                    self.diag(
+                        Code::TypeMismatch,
+                        arg.value.span,
+                        format!(
+                            "`{}` expects `{param}` to be a {}, but this is a {}",
+                            builtin.name,
+                            expected.name(),
+                            ty.name()
+                        ),
+                    )
+                    .label(format!("{} here", ty.name()))
+                    .help(format!("signature: {}", builtin.signature())),
+                );
+            }
+            nodes.push(node);
+        }
+        nodes
+    }
+
+    fn glob(&mut self, args: &[Arg], span: Span) -> (Op, Ty) {
+        let [subject, pattern] = args else {
+            self.report(
+                self.diag(
+                    Code::WrongArity,
+                    span,
+                    format!("`glob` takes 2 arguments, but {} were given", args.len()),
+                )
+                .help("signature: glob(s: string, pattern: string) -> bool"),
+            );
+            return (Op::Const(Value::Null), Ty::Bool);
+        };
+        let subject = self.operand(&subject.value, Ty::Str, "`glob`");
+        let pattern = match &pattern.value.kind {
+            ExprKind::Str(text) => match compile_glob(text) {
+                Ok(matcher) => Pattern::Static(Arc::new(matcher)),
+                Err(why) => {
+                    self.report(
+                        self.diag(
+                            Code::BadGlob,
+                            pattern.value.span,
+                            format!("`{text}` is not a valid glob: {why}"),
+                        )
+                        .label("invalid glob"),
+                    );
+                    Pattern::Dynamic(Box::new(self.expr(&pattern.value).0))
+                }
+            },
+            _ => Pattern::Dynamic(Box::new(self.operand(&pattern.value, Ty::Str, "`glob`"))),
+        };
+        (Op::Glob(Box::new(subject), pattern), Ty::Bool)
+    }
+
+    fn history(&mut self, name: &ast::Ident, args: &[Arg], span: Span) -> (Op, Ty) {
+        let is_count = name.name == "history.count";
+        let allowed: &[&str] = if is_count {
+            &["within", "workflow", "where"]
+        } else {
+            &["within", "workflow", "action"]
+        };
+        let mut within = None;
+        let mut workflow = None;
+        let mut extra = None;
+        let mut predicate = None;
+        for arg in args {
+            let Some(arg_name) = &arg.name else {
+                self.report(
+                    self.diag(
+                        Code::BadArgument,
+                        arg.value.span,
+                        format!(
+                            "`{}` takes named arguments: {}",
+                            name.name,
+                            allowed.join(", ")
+                        ),
+                    )
+                    .help(format!(
+                        "e.g. {}(within: 24h, workflow: \"send_email\")",
+                        name.name
+                    )),
+                );
+                continue;
+            };
+            match arg_name.name.as_str() {
+                "within" => {
+                    within = Some(Box::new(self.operand(&arg.value, Ty::Duration, "`within`")))
+                }
+                "workflow" => {
+                    workflow = Some(Box::new(self.operand(&arg.value, Ty::Str, "`workflow`")))
+                }
+                "action" if !is_count => {
+                    extra = Some(Box::new(self.operand(&arg.value, Ty::Str, "`action`")))
+                }
+                "where" if is_count => {
+                    let receipt = ast::Ident {
+                        name: "receipt".into(),
+                        span: arg_name.span,
+                    };
+                    let slot = self.bind(&receipt, BindingKind::Variable, Ty::Map);
+                    let body = self.operand(&arg.value, Ty::Bool, "`where`");
+                    self.visible.pop();
+                    predicate = Some((slot, Box::new(body)));
+                }
+                other => {
+                    let hint = did_you_mean(other, allowed.iter().copied());
+                    let help =
+                        hint.unwrap_or_else(|| format!("its arguments are {}", allowed.join(", ")));
+                    self.report(
+                        self.diag(
+                            Code::BadArgument,
+                            arg_name.span,
+                            format!("`{}` has no argument `{other}`", name.name),
+                        )
+                        .label("unknown argument")
+                        .help(help),
+                    );
+                    self.expr(&arg.value);
+                }
+            }
+        }
+        let Some(within) = within else {
+            self.report(
+                self.diag(
+                    Code::BadArgument,
+                    span,
+                    format!("`{}` needs `within: DURATION`", name.name),
+                )
+                .help("history is only ever read over a bounded window, e.g. within: 24h"),
+            );
+            return (Op::Const(Value::Null), Ty::Any);
+        };
+        let query = HistoryArgs { within, workflow };
+        if is_count {
+            (Op::HistoryCount { query, predicate }, Ty::Int)
+        } else {
+            (
+                Op::HistoryActions {
+                    query,
+                    action: extra,
+                },
+                Ty::List,
+            )
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        system: &ast::Ident,
+        query: &ast::Ident,
+        args: &[Arg],
+        span: Span,
+    ) -> (Op, Ty) {
+        if self.constant_only {
+            self.report(self.diag(
+                Code::UnknownName,
+                span,
+                "a lookup cannot be used in a constant",
+            ));
+            return (Op::Const(Value::Null), Ty::Any);
+        }
+        let system_ref = match self.use_binding(&system.name) {
+            Some((slot, _, BindingKind::Param)) => SystemRef::Param(slot),
+            _ => SystemRef::Named(system.name.clone()),
+        };
+        let mut nodes = Vec::new();
+        for arg in args {
+            match &arg.name {
+                Some(name) => nodes.push((Arc::from(name.name.as_str()), self.expr(&arg.value).0)),
+                None => {
+                    self.report(
+                        self.diag(
+                            Code::BadArgument,
+                            arg.value.span,
+                            "lookup arguments are named",
+                        )
+                        .help(format!(
+                            "e.g. lookup {}.{}(email: input.email)",
+                            system.name, query.name
+                        )),
+                    );
+                }
+            }
+        }
+        (
+            Op::Lookup {
+                system: system_ref,
+                query: query.name.clone(),
+                args: nodes,
+            },
+            Ty::Any,
+        )
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .unwrap_or(text)
+        .trim()
+        .to_string()
+}
+
+/// A name followed by fields and literal indexes: `input.branch`, `actor.attributes.role`.
+fn is_path(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Var(_) => true,
+        ExprKind::Field(base, _) => is_path(base),
+        ExprKind::Index(base, index) => {
+            is_path(base) && matches!(index.kind, ExprKind::Int(_) | ExprKind::Str(_))
+        }
+        _ => false,
+    }
+}
+
+fn path_root(expr: &Expr) -> &str {
+    match &expr.kind {
+        ExprKind::Var(ident) => &ident.name,
+        ExprKind::Field(base, _) | ExprKind::Index(base, _) => path_root(base),
+        _ => "",
+    }
+}
+
+fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    if is_path(expr) {
+        out.push(expr);
+        return;
+    }
+    match &expr.kind {
+        ExprKind::List(items) => items.iter().for_each(|e| collect_paths(e, out)),
+        ExprKind::Map(entries) => entries.iter().for_each(|(_, e)| collect_paths(e, out)),
+        ExprKind::Field(base, _) => collect_paths(base, out),
+        ExprKind::Index(base, index) => {
+            collect_paths(base, out);
+            collect_paths(index, out);
+        }
+        ExprKind::Unary(_, e) => collect_paths(e, out),
+        ExprKind::Binary(_, l, r) => {
+            collect_paths(l, out);
+            collect_paths(r, out);
+        }
+        ExprKind::Call { args, .. } | ExprKind::Lookup { args, .. } => {
+            args.iter().for_each(|a| collect_paths(&a.value, out));
+        }
+        ExprKind::Quantifier { list, body, .. } => {
+            collect_paths(list, out);
+            collect_paths(body, out);
+        }
+        ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            collect_paths(cond, out);
+            collect_paths(then, out);
+            collect_paths(otherwise, out);
+        }
+        _ => {}
+    }
+}

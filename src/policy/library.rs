@@ -1,0 +1,423 @@
+//! Loading policies: `.enact` files from disk and the built-in library compiled into the binary.
+//! A file's namespace is its name without `.enact` (`git.enact` holds `git.*`); test files,
+//! named `NAME.test.enact`, sit beside the file they test and share its namespace.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use super::ast;
+use super::checker::{self, Checked};
+use super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::eval::{Enforcement, PolicyUse};
+use super::program::CompiledPolicy;
+use super::source::SourceFile;
+use super::testing::{self, TestBlock};
+use super::value::Value;
+
+/// The built-in library: (namespace, source). Its tests live beside it in `policies/`.
+pub const BUILTIN_FILES: &[(&str, &str)] = &[("git", include_str!("../../policies/git.enact"))];
+
+pub struct LoadedFile {
+    pub source: Arc<SourceFile>,
+    pub namespace: String,
+    /// Files are grouped by directory: tests see the policies of their own directory.
+    pub group: String,
+    pub is_test_file: bool,
+    pub ast: ast::File,
+    pub policies: Vec<Arc<CompiledPolicy>>,
+}
+
+impl LoadedFile {
+    fn load(
+        source: Arc<SourceFile>,
+        namespace: &str,
+        group: &str,
+        is_test_file: bool,
+    ) -> (LoadedFile, Vec<Diagnostic>) {
+        let parsed = super::parse(&source);
+        let mut diagnostics = parsed.diagnostics;
+        let Checked {
+            policies,
+            diagnostics: mut checked,
+        } = checker::check_policies(&source, &parsed.file, namespace);
+        diagnostics.append(&mut checked);
+        if is_test_file {
+            for item in &parsed.file.items {
+                if let ast::Item::Policy(policy) = item {
+                    diagnostics.push(
+                        Diagnostic::new(Code::BadTestCase, format!("policy `{}` is defined in a test file", policy.name.name))
+                            .at(&source, policy.name.span)
+                            .help(format!("define policies in {namespace}.enact; a .test.enact file holds tests only")),
+                    );
+                }
+            }
+        }
+        let file = LoadedFile {
+            source,
+            namespace: namespace.to_string(),
+            group: group.to_string(),
+            is_test_file,
+            ast: parsed.file,
+            policies: if is_test_file { Vec::new() } else { policies },
+        };
+        (file, diagnostics)
+    }
+
+    pub fn policy(&self, name: &str) -> Option<&Arc<CompiledPolicy>> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Why a test's policy reference did not resolve.
+pub enum Resolution {
+    /// No such policy; maybe a suggestion.
+    Unknown(Option<String>),
+    /// The policy exists but has errors of its own, already reported.
+    Broken,
+}
+
+/// A set of loaded files with everything found wrong in them.
+#[derive(Default)]
+pub struct PolicySet {
+    pub files: Vec<LoadedFile>,
+    pub tests: Vec<TestBlock>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl PolicySet {
+    /// Loads every `.enact` file under the given paths (directories are searched recursively,
+    /// in name order), checks them and compiles their tests.
+    pub fn load(paths: &[PathBuf]) -> PolicySet {
+        let mut set = PolicySet::default();
+        let mut sources = Vec::new();
+        for path in enact_files(paths, &mut set.diagnostics) {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => sources.push((SourceFile::new(path.display().to_string(), text), path)),
+                Err(error) => set.diagnostics.push(Diagnostic::new(
+                    Code::Unreadable,
+                    format!("cannot read {}: {error}", path.display()),
+                )),
+            }
+        }
+        for (source, path) in sources {
+            let (namespace, is_test_file) = namespace_of(&path);
+            let group = path
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            set.add(source, &namespace, &group, is_test_file);
+        }
+        set.compile_tests();
+        set
+    }
+
+    /// Loads sources given in memory: (file, namespace, group, is_test_file).
+    pub fn from_sources(sources: Vec<(Arc<SourceFile>, String, String, bool)>) -> PolicySet {
+        let mut set = PolicySet::default();
+        for (source, namespace, group, is_test_file) in sources {
+            set.add(source, &namespace, &group, is_test_file);
+        }
+        set.compile_tests();
+        set
+    }
+
+    fn add(&mut self, source: Arc<SourceFile>, namespace: &str, group: &str, is_test_file: bool) {
+        let (file, mut diagnostics) = LoadedFile::load(source, namespace, group, is_test_file);
+        if !is_test_file
+            && let Some(other) = self
+                .files
+                .iter()
+                .find(|f| !f.is_test_file && f.group == file.group && f.namespace == file.namespace)
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicatePolicy,
+                    format!(
+                        "namespace `{namespace}` is defined by two files: {} and {}",
+                        other.source.name, file.source.name
+                    ),
+                )
+                .in_file(&file.source),
+            );
+        }
+        self.diagnostics.append(&mut diagnostics);
+        self.files.push(file);
+    }
+
+    fn compile_tests(&mut self) {
+        let mut tests = Vec::new();
+        let mut diagnostics = Vec::new();
+        for file in &self.files {
+            for item in &file.ast.items {
+                let ast::Item::Tests(block) = item else {
+                    continue;
+                };
+                match testing::compile_block(file, block, |reference| {
+                    self.resolve_for_tests(file, reference)
+                }) {
+                    Ok(compiled) => tests.push(compiled),
+                    Err(mut errors) => diagnostics.append(&mut errors),
+                }
+            }
+        }
+        self.tests = tests;
+        self.diagnostics.append(&mut diagnostics);
+    }
+
+    /// A test's policy reference: `name` in the test file's own namespace, or `ns.name` in the
+    /// same directory, or in the built-in library.
+    fn resolve_for_tests(
+        &self,
+        file: &LoadedFile,
+        reference: &str,
+    ) -> Result<Arc<CompiledPolicy>, Resolution> {
+        let (namespace, name) = reference
+            .rsplit_once('.')
+            .unwrap_or((file.namespace.as_str(), reference));
+        let local = self
+            .files
+            .iter()
+            .filter(|f| !f.is_test_file && f.group == file.group && f.namespace == namespace)
+            .find_map(|f| f.policy(name));
+        if let Some(policy) = local {
+            return Ok(Arc::clone(policy));
+        }
+        let defined_but_broken = self
+            .files
+            .iter()
+            .filter(|f| !f.is_test_file && f.group == file.group && f.namespace == namespace)
+            .flat_map(|f| f.ast.items.iter())
+            .any(|item| matches!(item, ast::Item::Policy(p) if p.name.name == name));
+        if defined_but_broken {
+            return Err(Resolution::Broken);
+        }
+        let loaded_here = self
+            .files
+            .iter()
+            .any(|f| !f.is_test_file && f.group == file.group && f.namespace == namespace);
+        if !loaded_here && let Some(policy) = builtin(&format!("{namespace}.{name}")) {
+            return Ok(policy);
+        }
+        let known: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| f.group == file.group)
+            .flat_map(|f| f.policies.iter().map(|p| p.id.clone()))
+            .chain(builtin_ids())
+            .collect();
+        let qualified = format!("{namespace}.{name}");
+        Err(Resolution::Unknown(did_you_mean(
+            &qualified,
+            known.iter().map(String::as_str),
+        )))
+    }
+
+    pub fn policies(&self) -> impl Iterator<Item = &Arc<CompiledPolicy>> {
+        self.files.iter().flat_map(|f| f.policies.iter())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// `git.enact` → ("git", false); `git.test.enact` → ("git", true).
+fn namespace_of(path: &Path) -> (String, bool) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.strip_suffix(".enact").unwrap_or(name);
+    match stem.strip_suffix(".test") {
+        Some(namespace) => (namespace.to_string(), true),
+        None => (stem.to_string(), false),
+    }
+}
+
+pub fn enact_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) => {
+                diagnostics.push(Diagnostic::new(
+                    Code::Unreadable,
+                    format!("cannot read directory {}: {error}", dir.display()),
+                ));
+                return;
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let hidden = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.') || n == "target");
+            if hidden {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out, diagnostics);
+            } else if path.extension().is_some_and(|e| e == "enact") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut out, diagnostics);
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            diagnostics.push(Diagnostic::new(
+                Code::Unreadable,
+                format!("{} does not exist", path.display()),
+            ));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built-in library
+
+struct BuiltinNamespace {
+    file: LoadedFile,
+    diagnostics: Vec<Diagnostic>,
+}
+
+static BUILTIN_CACHE: [OnceLock<BuiltinNamespace>; BUILTIN_FILES.len()] =
+    [const { OnceLock::new() }; BUILTIN_FILES.len()];
+
+/// One namespace of the built-in library, parsed and checked on first use only.
+fn builtin_namespace(index: usize) -> Option<&'static BuiltinNamespace> {
+    let (namespace, text) = BUILTIN_FILES.get(index)?;
+    let cell = BUILTIN_CACHE.get(index)?;
+    Some(cell.get_or_init(|| {
+        let source = SourceFile::new(format!("builtin:{namespace}.enact"), *text);
+        let (file, diagnostics) = LoadedFile::load(source, namespace, "builtin", false);
+        BuiltinNamespace { file, diagnostics }
+    }))
+}
+
+/// A built-in policy by id (`git.dont_push_to_main`).
+pub fn builtin(id: &str) -> Option<Arc<CompiledPolicy>> {
+    let (namespace, name) = id.rsplit_once('.')?;
+    let index = BUILTIN_FILES.iter().position(|(ns, _)| *ns == namespace)?;
+    builtin_namespace(index)?.file.policy(name).cloned()
+}
+
+/// Every built-in policy, in library order.
+pub fn builtin_all() -> Vec<Arc<CompiledPolicy>> {
+    (0..BUILTIN_FILES.len())
+        .filter_map(builtin_namespace)
+        .flat_map(|ns| ns.file.policies.iter().cloned())
+        .collect()
+}
+
+/// Problems in the built-in library itself (a test keeps this empty).
+pub fn builtin_diagnostics() -> Vec<Diagnostic> {
+    (0..BUILTIN_FILES.len())
+        .filter_map(builtin_namespace)
+        .flat_map(|ns| ns.diagnostics.iter().cloned())
+        .collect()
+}
+
+fn builtin_ids() -> Vec<String> {
+    builtin_all().iter().map(|p| p.id.clone()).collect()
+}
+
+/// Finds a policy by reference: a built-in id, or `FILE.enact:name`.
+pub fn resolve(reference: &str) -> Result<Arc<CompiledPolicy>, Vec<Diagnostic>> {
+    if let Some((path, name)) = reference.rsplit_once(".enact:") {
+        let path = PathBuf::from(format!("{path}.enact"));
+        let set = PolicySet::load(std::slice::from_ref(&path));
+        let errors: Vec<Diagnostic> = set
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let found = set.policies().find(|p| p.name == name).cloned();
+        return found.ok_or_else(|| {
+            let names: Vec<&str> = set.policies().map(|p| p.name.as_str()).collect();
+            let mut diagnostic = Diagnostic::new(
+                Code::UnknownPolicy,
+                format!("{} has no policy `{name}`", path.display()),
+            );
+            diagnostic.help = did_you_mean(name, names.iter().copied())
+                .or_else(|| Some(format!("its policies are: {}", names.join(", "))));
+            vec![diagnostic]
+        });
+    }
+    builtin(reference).ok_or_else(|| {
+        let ids = builtin_ids();
+        let mut diagnostic = Diagnostic::new(Code::UnknownPolicy, format!("unknown policy `{reference}`"));
+        diagnostic.help = did_you_mean(reference, ids.iter().map(String::as_str)).or_else(|| {
+            Some("a policy is a built-in id such as git.dont_push_to_main (see `enact policies`), or FILE.enact:name".into())
+        });
+        vec![diagnostic]
+    })
+}
+
+/// Binds a policy's parameters from a `with` map (JSON/YAML spellings accepted), filling in
+/// defaults; unknown, missing or ill-typed parameters are errors naming the fix.
+pub fn bind(
+    policy: &Arc<CompiledPolicy>,
+    with: &Value,
+    enforcement: Enforcement,
+) -> Result<PolicyUse, String> {
+    let given = match with {
+        Value::Null => None,
+        Value::Map(map) => Some(map),
+        other => {
+            return Err(format!(
+                "`with` must be a map of parameters, got {} `{other}`",
+                other.type_name()
+            ));
+        }
+    };
+    if let Some(given) = given {
+        for key in given.keys() {
+            if !policy.params.iter().any(|p| *p.name == **key) {
+                let names: Vec<&str> = policy.params.iter().map(|p| p.name.as_str()).collect();
+                let hint = did_you_mean(key, names.iter().copied()).unwrap_or_else(|| {
+                    if names.is_empty() {
+                        "it takes no parameters".to_string()
+                    } else {
+                        format!("its parameters are {}", names.join(", "))
+                    }
+                });
+                return Err(format!(
+                    "policy `{}` has no parameter `{key}`; {hint}",
+                    policy.id
+                ));
+            }
+        }
+    }
+    let mut args = Vec::with_capacity(policy.params.len());
+    for param in &policy.params {
+        let value = match given.and_then(|g| g.get(param.name.as_str())) {
+            Some(value) => param
+                .ty
+                .coerce(value)
+                .map_err(|why| format!("parameter `{}` of `{}`: {why}", param.name, policy.id))?,
+            None => param.default.clone().ok_or_else(|| {
+                format!(
+                    "policy `{}` needs parameter `{}` ({}); give it with `with: {{{}: ...}}`",
+                    policy.id,
+                    param.name,
+                    param.ty.display(),
+                    param.name
+                )
+            })?,
+        };
+        args.push(value);
+    }
+    Ok(PolicyUse {
+        policy: Arc::clone(policy),
+        args,
+        enforcement,
+    })
+}

@@ -1,0 +1,18 @@
+//! The Enact policy language: parsing, checking, evaluating, formatting and testing `.enact`
+//! files, and the built-in library compiled into the binary.
+
+pub mod ast;
+pub mod builtins;
+pub mod checker;
+pub mod diagnostic;
+pub mod eval;
+pub mod format;
+pub mod library;
+mod parser;
+pub mod program;
+pub mod source;
+pub mod testing;
+pub mod types;
+pub mod value;
+
+pub use parser::{Parsed, parse, parse_expression};

@@ -1,0 +1,88 @@
+//! A policy source file held in memory, with the line index that turns byte offsets into
+//! `line:column` positions for diagnostics and receipts.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::ast::Span;
+
+#[derive(Debug)]
+pub struct SourceFile {
+    /// How the file is named to users: a path as given, or `builtin:git.enact`.
+    pub name: String,
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+/// A 1-based position in a file, as users count lines and columns (columns in characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Arc::new(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset; offsets past the end clamp.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(1, |prefix| prefix.chars().count() + 1);
+        (line, column)
+    }
+
+    pub fn location(&self, span: Span) -> Location {
+        let (line, column) = self.line_col(span.start);
+        Location {
+            file: self.name.clone(),
+            line,
+            column,
+        }
+    }
+
+    /// The source text of a span ("" when the span does not fall on character boundaries).
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters_from_one() {
+        let file = SourceFile::new("f.enact", "ab\nçd\n\nx");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(1), (1, 2));
+        assert_eq!(file.line_col(3), (2, 1));
+        // 'ç' is two bytes but one column.
+        assert_eq!(file.line_col(5), (2, 2));
+        assert_eq!(file.line_col(7), (3, 1));
+        assert_eq!(file.line_col(8), (4, 1));
+        assert_eq!(file.line_col(999), (4, 2));
+    }
+}
