@@ -146,8 +146,12 @@ impl Output {
         let _ = writeln!(std::io::stderr(), "error: {message}");
     }
 
+    /// A summary or hint for people; left out of `--error-format json|short` output so
+    /// that stderr carries one diagnostic per line there.
     pub fn note(&self, message: &str) {
-        let _ = writeln!(std::io::stderr(), "{message}");
+        if self.is_human() {
+            let _ = writeln!(std::io::stderr(), "{message}");
+        }
     }
 
     pub fn is_human(&self) -> bool {

@@ -224,7 +224,7 @@ impl<'f> Compiler<'f> {
                                     param.name.name
                                 ),
                             )
-                            .label(format!("not a {}", param.ty.display())),
+                            .label(format!("not of type {}", param.ty.display())),
                         );
                         None
                     }
@@ -397,7 +397,7 @@ impl<'f> Compiler<'f> {
                 self.diag(
                     Code::TypeMismatch,
                     expr.span,
-                    format!("a condition must be a bool, but this is a {}", ty.name()),
+                    format!("a condition must be a bool, but this is {}", ty.a()),
                 )
                 .label(format!("{} here", ty.name()))
                 .help("compare it with something, e.g. `x == \"value\"` or `x != null`"),
@@ -414,10 +414,11 @@ impl<'f> Compiler<'f> {
         keyword: &str,
     ) -> Message {
         let Some(template) = template else {
-            let example = if keyword == "else" {
-                "require x else \"why it blocks\"".to_string()
-            } else {
-                format!("{rule} when ... {keyword} \"why\"")
+            let example = match rule {
+                "require" => "require CONDITION else \"why it blocks\"".to_string(),
+                "pass when" => "pass when CONDITION because \"why\"".to_string(),
+                "pass" => "pass \"why\"".to_string(),
+                _ => format!("{rule} when CONDITION {keyword} \"why\""),
             };
             self.report(
                 self.diag(
@@ -578,11 +579,7 @@ impl<'f> Compiler<'f> {
     fn operand(&mut self, expr: &Expr, expected: Ty, context: &str) -> Node {
         let (node, ty) = self.expr(expr);
         if !ty.fits(expected) {
-            self.mismatch(
-                expr.span,
-                &format!("{context} needs a {}", expected.name()),
-                ty,
-            );
+            self.mismatch(expr.span, &format!("{context} needs {}", expected.a()), ty);
         }
         node
     }
@@ -592,7 +589,7 @@ impl<'f> Compiler<'f> {
             self.diag(
                 Code::TypeMismatch,
                 span,
-                format!("{what}, but this is a {}", found.name()),
+                format!("{what}, but this is {}", found.a()),
             )
             .label(format!("{} here", found.name())),
         );
@@ -761,12 +758,7 @@ impl<'f> Compiler<'f> {
                 self.diag(
                     Code::TypeMismatch,
                     span,
-                    format!(
-                        "`{}` cannot combine a {} and a {}",
-                        op.symbol(),
-                        l.name(),
-                        r.name()
-                    ),
+                    format!("`{}` cannot combine {} and {}", op.symbol(), l.a(), r.a()),
                 )
                 .label("incompatible types"),
             );
@@ -859,10 +851,10 @@ impl<'f> Compiler<'f> {
                         Code::TypeMismatch,
                         arg.value.span,
                         format!(
-                            "`{}` expects `{param}` to be a {}, but this is a {}",
+                            "`{}` expects `{param}` to be {}, but this is {}",
                             builtin.name,
-                            expected.name(),
-                            ty.name()
+                            expected.a(),
+                            ty.a()
                         ),
                     )
                     .label(format!("{} here", ty.name()))

@@ -562,8 +562,9 @@ impl Printer<'_> {
                 ),
                 ATOM,
             ),
+            // `not (a == b)` rather than the equivalent but easily misread `not a == b`.
             ExprKind::Unary(UnaryOp::Not, operand) => (
-                format!("not {}", self.expr(operand, NOT_PRECEDENCE, indent)),
+                format!("not {}", self.expr(operand, NEG_PRECEDENCE + 1, indent)),
                 NOT_PRECEDENCE,
             ),
             ExprKind::Unary(UnaryOp::Neg, operand) => (

@@ -41,6 +41,7 @@ impl LoadedFile {
             diagnostics: mut checked,
         } = checker::check_policies(&source, &parsed.file, namespace);
         diagnostics.append(&mut checked);
+        diagnostics.sort_by_key(|d| d.span.map_or(0, |s| s.start));
         if is_test_file {
             for item in &parsed.file.items {
                 if let ast::Item::Policy(policy) = item {

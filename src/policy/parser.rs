@@ -30,6 +30,7 @@ pub fn parse(source: &Arc<SourceFile>) -> Parsed {
     let builder = Builder {
         source,
         base: 0,
+        comments: Vec::new(),
         diagnostics: RefCell::new(Vec::new()),
     };
     let mut file = File::default();
@@ -37,7 +38,7 @@ pub fn parse(source: &Arc<SourceFile>) -> Parsed {
         let Some(text) = source.text.get(start..end) else {
             continue;
         };
-        let chunk = Builder {
+        let mut chunk = Builder {
             base: start,
             ..builder.reborrow()
         };
@@ -62,6 +63,7 @@ pub fn parse_expression(source: &Arc<SourceFile>) -> Result<Expr, Diagnostic> {
     let builder = Builder {
         source,
         base: 0,
+        comments: Vec::new(),
         diagnostics: RefCell::new(Vec::new()),
     };
     let text = &*source.text;
@@ -195,6 +197,8 @@ struct Builder<'s> {
     source: &'s Arc<SourceFile>,
     /// Offset of the chunk being built within the file.
     base: usize,
+    /// Spans of the chunk's comments, in order, to keep them out of node spans.
+    comments: Vec<Span>,
     diagnostics: RefCell<Vec<Diagnostic>>,
 }
 
@@ -205,6 +209,7 @@ impl<'s> Builder<'s> {
         Builder {
             source: self.source,
             base: self.base,
+            comments: Vec::new(),
             diagnostics: RefCell::new(Vec::new()),
         }
     }
@@ -213,21 +218,40 @@ impl<'s> Builder<'s> {
         self.diagnostics.borrow_mut().push(diagnostic);
     }
 
+    /// A pair's span in the file, without the white space and comments pest's implicit skip
+    /// may leave at its end (`primary ~ postfix*` keeps the skip even when no postfix follows).
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let span = pair.as_span();
-        Span::new(self.base + span.start(), self.base + span.end())
+        let start = self.base + span.start();
+        let mut end = self.base + span.end();
+        loop {
+            let text = self.source.text.get(start..end).unwrap_or("");
+            end = start + text.trim_end().len();
+            match self
+                .comments
+                .iter()
+                .find(|c| c.end == end && c.start >= start)
+            {
+                Some(comment) => end = comment.start,
+                None => break,
+            }
+        }
+        Span::new(start, end)
     }
 
     fn literal_error(&self, pair: &Pair<'_, Rule>, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(Code::BadLiteral, message).at(self.source, self.span(pair))
     }
 
-    fn chunk(&self, pairs: Pairs<'_, Rule>, file: &mut File) {
+    fn chunk(&mut self, pairs: Pairs<'_, Rule>, file: &mut File) {
         for pair in pairs.clone().flatten() {
             if pair.as_rule() == Rule::COMMENT {
+                let span = pair.as_span();
+                let span = Span::new(self.base + span.start(), self.base + span.end());
+                self.comments.push(span);
                 file.comments.push(Comment {
                     text: pair.as_str().to_string(),
-                    span: self.span(&pair),
+                    span,
                 });
             }
         }

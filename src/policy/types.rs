@@ -45,6 +45,13 @@ impl Ty {
         }
     }
 
+    /// The name with its article: "a string", "an int".
+    pub fn a(self) -> String {
+        let name = self.name();
+        let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u']);
+        format!("{} {name}", if vowel { "an" } else { "a" })
+    }
+
     /// Can a value of static type `self` be what `expected` asks for? `Any` on either side
     /// defers to run time.
     pub fn fits(self, expected: Ty) -> bool {
