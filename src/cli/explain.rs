@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::policies::table;
+use super::policies::{render as render_table, table};
 use super::{JSON_VERSION, Output, exit};
 use crate::policy::eval::{
     ActionCall, Context, Enforcement, NoHistory, NoLookups, PolicyResult, Request, RuleOutcome,
@@ -225,7 +225,7 @@ fn render(result: &PolicyResult, trace: &[RuleTrace]) -> String {
                 outcome.to_string(),
             ]);
         }
-        text.push_str(&rules.to_string());
+        text.push_str(&render_table(&rules));
         text.push('\n');
     }
     if result.evidence.as_map().is_some_and(|m| !m.is_empty()) {

@@ -89,7 +89,7 @@ pub fn run(out: &Output, json: bool, functions: bool) -> u8 {
             for doc in docs {
                 table.add_row(vec![doc.signature, doc.doc.to_string()]);
             }
-            out.println(&table.to_string());
+            out.println(&render(&table));
         }
         return exit::OK;
     }
@@ -110,8 +110,17 @@ pub fn run(out: &Output, json: bool, functions: bool) -> u8 {
             .collect();
         table.add_row(vec![policy.id, params.join("\n"), policy.doc]);
     }
-    out.println(&table.to_string());
+    out.println(&render(&table));
     exit::OK
+}
+
+/// A table as text, without the padding comfy-table leaves at line ends.
+pub fn render(table: &comfy_table::Table) -> String {
+    table
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn table(header: &[&str]) -> comfy_table::Table {

@@ -320,6 +320,10 @@ pub enum QuantifierKind {
     Any,
     All,
     Count,
+    /// The first item for which the condition holds, or null.
+    First,
+    /// The items for which the condition holds.
+    Filter,
 }
 
 impl QuantifierKind {
@@ -328,6 +332,8 @@ impl QuantifierKind {
             QuantifierKind::Any => "any",
             QuantifierKind::All => "all",
             QuantifierKind::Count => "count",
+            QuantifierKind::First => "first",
+            QuantifierKind::Filter => "filter",
         }
     }
 }

@@ -536,10 +536,11 @@ impl<'f> Compiler<'f> {
                 let slot = self.bind(var, BindingKind::Variable, Ty::Any);
                 let body_node = self.operand(body, Ty::Bool, "a quantifier's condition");
                 self.visible.pop();
-                let ty = if *kind == ast::QuantifierKind::Count {
-                    Ty::Int
-                } else {
-                    Ty::Bool
+                let ty = match kind {
+                    ast::QuantifierKind::Any | ast::QuantifierKind::All => Ty::Bool,
+                    ast::QuantifierKind::Count => Ty::Int,
+                    ast::QuantifierKind::First => Ty::Any,
+                    ast::QuantifierKind::Filter => Ty::List,
                 };
                 (
                     Op::Quantifier {

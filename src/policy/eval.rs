@@ -784,18 +784,24 @@ impl<'a> Session<'a> {
                     }
                 };
                 let mut count: i64 = 0;
+                let mut kept = Vec::new();
                 for item in items.iter() {
                     if let Some(target) = frame.slots.get_mut(*slot) {
                         *target = item.clone();
                     }
                     let holds = self.boolean(body, frame, kind.keyword())?;
                     match kind {
-                        QuantifierKind::Any if holds => {
+                        QuantifierKind::Any | QuantifierKind::First if holds => {
                             frame.witnesses.push((var.clone(), item.clone()));
-                            return Ok(Value::Bool(true));
+                            return Ok(if *kind == QuantifierKind::Any {
+                                Value::Bool(true)
+                            } else {
+                                item.clone()
+                            });
                         }
                         QuantifierKind::All if !holds => return Ok(Value::Bool(false)),
                         QuantifierKind::Count if holds => count += 1,
+                        QuantifierKind::Filter if holds => kept.push(item.clone()),
                         _ => {}
                     }
                 }
@@ -803,6 +809,8 @@ impl<'a> Session<'a> {
                     QuantifierKind::Any => Value::Bool(false),
                     QuantifierKind::All => Value::Bool(true),
                     QuantifierKind::Count => Value::Int(count),
+                    QuantifierKind::First => Value::Null,
+                    QuantifierKind::Filter => Value::list(kept),
                 })
             }
             Op::If(cond, then, otherwise) => {

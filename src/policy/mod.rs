@@ -1,6 +1,7 @@
 //! The Enact policy language: parsing, checking, evaluating, formatting and testing `.enact`
 //! files, and the built-in library compiled into the binary.
 
+pub mod analysis;
 pub mod ast;
 pub mod builtins;
 pub mod checker;

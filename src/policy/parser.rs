@@ -744,7 +744,9 @@ impl<'s> Builder<'s> {
                 let kind = match parts.next()?.as_str() {
                     "any" => QuantifierKind::Any,
                     "all" => QuantifierKind::All,
-                    _ => QuantifierKind::Count,
+                    "count" => QuantifierKind::Count,
+                    "first" => QuantifierKind::First,
+                    _ => QuantifierKind::Filter,
                 };
                 let var = self.ident(parts.next()?);
                 let list = self.expr(parts.next()?)?;
