@@ -324,6 +324,8 @@ pub enum QuantifierKind {
     First,
     /// The items for which the condition holds.
     Filter,
+    /// The expression's value for each item.
+    Map,
 }
 
 impl QuantifierKind {
@@ -334,6 +336,7 @@ impl QuantifierKind {
             QuantifierKind::Count => "count",
             QuantifierKind::First => "first",
             QuantifierKind::Filter => "filter",
+            QuantifierKind::Map => "map",
         }
     }
 }

@@ -142,7 +142,9 @@ impl<'f> Compiler<'f> {
     }
 
     fn bind(&mut self, name: &ast::Ident, kind: BindingKind, ty: Ty) -> usize {
-        if Root::from_name(&name.name).is_some() {
+        // A parameter may take a root's name (its name is part of the policy's contract with
+        // the configs that use it); inside the policy the parameter then hides the root.
+        if kind != BindingKind::Param && Root::from_name(&name.name).is_some() {
             self.report(
                 self.diag(
                     Code::DuplicateName,
@@ -534,13 +536,17 @@ impl<'f> Compiler<'f> {
             } => {
                 let list_node = self.operand(list, Ty::List, &format!("`{}`", kind.keyword()));
                 let slot = self.bind(var, BindingKind::Variable, Ty::Any);
-                let body_node = self.operand(body, Ty::Bool, "a quantifier's condition");
+                let body_node = if *kind == ast::QuantifierKind::Map {
+                    self.expr(body).0
+                } else {
+                    self.operand(body, Ty::Bool, "a quantifier's condition")
+                };
                 self.visible.pop();
                 let ty = match kind {
                     ast::QuantifierKind::Any | ast::QuantifierKind::All => Ty::Bool,
                     ast::QuantifierKind::Count => Ty::Int,
                     ast::QuantifierKind::First => Ty::Any,
-                    ast::QuantifierKind::Filter => Ty::List,
+                    ast::QuantifierKind::Filter | ast::QuantifierKind::Map => Ty::List,
                 };
                 (
                     Op::Quantifier {

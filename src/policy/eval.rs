@@ -789,6 +789,10 @@ impl<'a> Session<'a> {
                     if let Some(target) = frame.slots.get_mut(*slot) {
                         *target = item.clone();
                     }
+                    if *kind == QuantifierKind::Map {
+                        kept.push(self.eval(body, frame)?);
+                        continue;
+                    }
                     let holds = self.boolean(body, frame, kind.keyword())?;
                     match kind {
                         QuantifierKind::Any | QuantifierKind::First if holds => {
@@ -810,7 +814,7 @@ impl<'a> Session<'a> {
                     QuantifierKind::All => Value::Bool(true),
                     QuantifierKind::Count => Value::Int(count),
                     QuantifierKind::First => Value::Null,
-                    QuantifierKind::Filter => Value::list(kept),
+                    QuantifierKind::Filter | QuantifierKind::Map => Value::list(kept),
                 })
             }
             Op::If(cond, then, otherwise) => {

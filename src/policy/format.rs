@@ -307,28 +307,27 @@ impl Printer<'_> {
     fn rule(&mut self, rule: &Rule) {
         let indent = INDENT;
         let continuation = format!("{INDENT}{INDENT}");
+        let message = |printer: &Self, keyword: &str, template: &Option<Template>| {
+            template
+                .as_ref()
+                .map(|t| (format!("{keyword} {}", printer.template(t)), t.span))
+        };
         let (head, message) = match &rule.kind {
             RuleKind::Let { name, value } => (
                 format!("let {} = {}", name.name, self.expr(value, 0, indent)),
                 None,
             ),
             RuleKind::Deny { when, because } => (
-                format!("deny when {}", self.condition(when, &continuation)),
-                because
-                    .as_ref()
-                    .map(|t| format!("because {}", template(t, self))),
+                format!("deny when {}", self.expr(when, 0, indent)),
+                message(self, "because", because),
             ),
             RuleKind::Require { cond, otherwise } => (
-                format!("require {}", self.condition(cond, &continuation)),
-                otherwise
-                    .as_ref()
-                    .map(|t| format!("else {}", template(t, self))),
+                format!("require {}", self.expr(cond, 0, indent)),
+                message(self, "else", otherwise),
             ),
             RuleKind::Warn { when, because } => (
-                format!("warn when {}", self.condition(when, &continuation)),
-                because
-                    .as_ref()
-                    .map(|t| format!("because {}", template(t, self))),
+                format!("warn when {}", self.expr(when, 0, indent)),
+                message(self, "because", because),
             ),
             RuleKind::Approve { when, by, because } => {
                 let by = by
@@ -336,20 +335,16 @@ impl Printer<'_> {
                     .map(|b| format!(" by {}", self.expr(b, 0, indent)))
                     .unwrap_or_default();
                 (
-                    format!("approve when {}{by}", self.condition(when, &continuation)),
-                    because
-                        .as_ref()
-                        .map(|t| format!("because {}", template(t, self))),
+                    format!("approve when {}{by}", self.expr(when, 0, indent)),
+                    message(self, "because", because),
                 )
             }
             RuleKind::Pass {
                 when: Some(when),
                 because,
             } => (
-                format!("pass when {}", self.condition(when, &continuation)),
-                because
-                    .as_ref()
-                    .map(|t| format!("because {}", template(t, self))),
+                format!("pass when {}", self.expr(when, 0, indent)),
+                message(self, "because", because),
             ),
             RuleKind::Pass {
                 when: None,
@@ -359,61 +354,26 @@ impl Printer<'_> {
                     "pass {}",
                     because
                         .as_ref()
-                        .map(|t| template(t, self))
+                        .map(|t| self.template(t))
                         .unwrap_or_default()
                 ),
                 None,
             ),
         };
-        let Some(message) = message else {
+        let Some((message, message_span)) = message else {
             let _ = writeln!(self.out, "{indent}{head}");
             return;
         };
         let one_line = format!("{indent}{head} {message}");
-        let message_span = match &rule.kind {
-            RuleKind::Deny {
-                because: Some(t), ..
-            }
-            | RuleKind::Warn {
-                because: Some(t), ..
-            }
-            | RuleKind::Approve {
-                because: Some(t), ..
-            }
-            | RuleKind::Pass {
-                because: Some(t), ..
-            }
-            | RuleKind::Require {
-                otherwise: Some(t), ..
-            } => Some(t.span),
-            _ => None,
-        };
-        let message_on_own_line = message_span.is_some_and(|m| {
-            let before = self.text.get(rule.span.start..m.start).unwrap_or("");
-            before.contains('\n')
-        });
+        let message_on_own_line = self
+            .text
+            .get(rule.span.start..message_span.start)
+            .is_some_and(|before| before.contains('\n'));
         if head.contains('\n') || message_on_own_line || one_line.chars().count() > WIDTH {
             let _ = writeln!(self.out, "{indent}{head}\n{continuation}{message}");
         } else {
             let _ = writeln!(self.out, "{one_line}");
         }
-    }
-
-    /// A rule's condition; an `and`/`or` chain written over several lines keeps one operand
-    /// per line.
-    fn condition(&self, expr: &Expr, continuation: &str) -> String {
-        if let ExprKind::Binary(op @ (BinaryOp::Or | BinaryOp::And), _, _) = &expr.kind
-            && self.is_multiline(expr.span)
-        {
-            let mut operands = Vec::new();
-            flatten_chain(expr, *op, &mut operands);
-            let parts: Vec<String> = operands
-                .iter()
-                .map(|e| self.expr(e, op.precedence() + 1, continuation))
-                .collect();
-            return parts.join(&format!("\n{continuation}{} ", op.symbol()));
-        }
-        self.expr(expr, 0, continuation)
     }
 
     fn tests(&mut self, tests: &TestBlock) {
@@ -518,6 +478,18 @@ impl Printer<'_> {
 
     fn expr_inner(&self, expr: &Expr, indent: &str) -> (String, u8) {
         const ATOM: u8 = 10;
+        let is_literal = matches!(
+            expr.kind,
+            ExprKind::Int(_)
+                | ExprKind::Float(_)
+                | ExprKind::Str(_)
+                | ExprKind::Duration(_)
+                | ExprKind::TimeOfDay(_)
+        );
+        if is_literal && let Some(text) = self.literal_as_written(expr.span) {
+            let negative = text.starts_with('-');
+            return (text, if negative { NEG_PRECEDENCE } else { ATOM });
+        }
         match &expr.kind {
             ExprKind::Null => ("null".into(), ATOM),
             ExprKind::Bool(b) => (b.to_string(), ATOM),
@@ -571,6 +543,22 @@ impl Printer<'_> {
                 format!("-{}", self.expr(operand, NEG_PRECEDENCE + 1, indent)),
                 NEG_PRECEDENCE,
             ),
+            ExprKind::Binary(op @ (BinaryOp::Or | BinaryOp::And), _, _)
+                if self.is_multiline(expr.span) =>
+            {
+                // An `and`/`or` chain written over several lines keeps one operand per line.
+                let mut operands = Vec::new();
+                flatten_chain(expr, *op, &mut operands);
+                let inner = format!("{indent}{INDENT}");
+                let parts: Vec<String> = operands
+                    .iter()
+                    .map(|e| self.expr(e, op.precedence() + 1, &inner))
+                    .collect();
+                (
+                    parts.join(&format!("\n{inner}{} ", op.symbol())),
+                    op.precedence(),
+                )
+            }
             ExprKind::Binary(op, lhs, rhs) => {
                 let p = op.precedence();
                 let (left_min, right_min) = if *op == BinaryOp::Coalesce {
@@ -588,19 +576,20 @@ impl Printer<'_> {
                     p,
                 )
             }
-            ExprKind::Call { name, args } => {
-                (format!("{}({})", name.name, self.args(args, indent)), ATOM)
-            }
+            ExprKind::Call { name, args } => (
+                format!("{}{}", name.name, self.args(args, expr.span, indent)),
+                ATOM,
+            ),
             ExprKind::Lookup {
                 system,
                 query,
                 args,
             } => (
                 format!(
-                    "lookup {}.{}({})",
+                    "lookup {}.{}{}",
                     system.name,
                     query.name,
-                    self.args(args, indent)
+                    self.args(args, expr.span, indent)
                 ),
                 0,
             ),
@@ -635,14 +624,38 @@ impl Printer<'_> {
         }
     }
 
-    fn args(&self, args: &[Arg], indent: &str) -> String {
-        args.iter()
+    /// Arguments in parentheses: on one line, or one per line when the author broke the call
+    /// over several lines.
+    fn args(&self, args: &[Arg], span: Span, indent: &str) -> String {
+        let multiline = self.is_multiline(span) && !args.is_empty();
+        let inner = if multiline {
+            format!("{indent}{INDENT}")
+        } else {
+            indent.to_string()
+        };
+        let parts: Vec<String> = args
+            .iter()
             .map(|a| match &a.name {
-                Some(name) => format!("{}: {}", name.name, self.expr(&a.value, 0, indent)),
-                None => self.expr(&a.value, 0, indent),
+                Some(name) => format!("{}: {}", name.name, self.expr(&a.value, 0, &inner)),
+                None => self.expr(&a.value, 0, &inner),
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        if multiline {
+            let mut text = String::from("(\n");
+            for part in &parts {
+                let _ = writeln!(text, "{inner}{part},");
+            }
+            let _ = write!(text, "{indent})");
+            text
+        } else {
+            format!("({})", parts.join(", "))
+        }
+    }
+
+    /// A literal as the author wrote it (`24h`, `1_000`, `r"\d"`), when it is one clean token.
+    fn literal_as_written(&self, span: Span) -> Option<String> {
+        let text = self.text.get(span.start..span.end)?;
+        (!text.is_empty() && !text.chars().any(char::is_whitespace)).then(|| text.to_string())
     }
 
     /// A list or map literal: on one line, or one item per line when the author wrote it so.
@@ -682,7 +695,13 @@ fn flatten_chain<'e>(expr: &'e Expr, op: BinaryOp, out: &mut Vec<&'e Expr>) {
     }
 }
 
-fn template(template: &Template, printer: &Printer<'_>) -> String {
+impl Printer<'_> {
+    fn template(&self, template: &Template) -> String {
+        template_text(template, self)
+    }
+}
+
+fn template_text(template: &Template, printer: &Printer<'_>) -> String {
     let mut out = String::from("\"");
     for part in &template.parts {
         match part {

@@ -746,7 +746,8 @@ impl<'s> Builder<'s> {
                     "all" => QuantifierKind::All,
                     "count" => QuantifierKind::Count,
                     "first" => QuantifierKind::First,
-                    _ => QuantifierKind::Filter,
+                    "filter" => QuantifierKind::Filter,
+                    _ => QuantifierKind::Map,
                 };
                 let var = self.ident(parts.next()?);
                 let list = self.expr(parts.next()?)?;
