@@ -15,7 +15,32 @@ use super::testing::{self, TestBlock};
 use super::value::Value;
 
 /// The built-in library: (namespace, source). Its tests live beside it in `policies/`.
-pub const BUILTIN_FILES: &[(&str, &str)] = &[("git", include_str!("../../policies/git.enact"))];
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("git", include_str!("../../policies/git.enact")),
+    ("db", include_str!("../../policies/db.enact")),
+    (
+        "filesystem",
+        include_str!("../../policies/filesystem.enact"),
+    ),
+    ("access", include_str!("../../policies/access.enact")),
+    ("crm", include_str!("../../policies/crm.enact")),
+    ("time", include_str!("../../policies/time.enact")),
+    ("slack", include_str!("../../policies/slack.enact")),
+    ("email", include_str!("../../policies/email.enact")),
+    (
+        "cloud_storage",
+        include_str!("../../policies/cloud_storage.enact"),
+    ),
+    (
+        "prompt_injection",
+        include_str!("../../policies/prompt_injection.enact"),
+    ),
+    ("search", include_str!("../../policies/search.enact")),
+    (
+        "coding_agent",
+        include_str!("../../policies/coding_agent.enact"),
+    ),
+];
 
 pub struct LoadedFile {
     pub source: Arc<SourceFile>,
