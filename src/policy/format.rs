@@ -604,7 +604,8 @@ impl Printer<'_> {
                     kind.keyword(),
                     var.name,
                     self.expr(list, 1, indent),
-                    self.expr(body, 0, indent)
+                    // `any x in xs: (all y in ys: ...)` reads better with its parentheses.
+                    self.expr(body, if is_prefix_form(body) { 1 } else { 0 }, indent)
                 ),
                 0,
             ),
@@ -683,6 +684,14 @@ impl Printer<'_> {
             format!("{open}{}{close}", parts.join(", "))
         }
     }
+}
+
+/// Forms that extend as far right as they can: quantifiers, `if` and `lookup`.
+fn is_prefix_form(expr: &Expr) -> bool {
+    matches!(
+        expr.kind,
+        ExprKind::Quantifier { .. } | ExprKind::If { .. } | ExprKind::Lookup { .. }
+    )
 }
 
 fn flatten_chain<'e>(expr: &'e Expr, op: BinaryOp, out: &mut Vec<&'e Expr>) {

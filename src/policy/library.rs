@@ -116,7 +116,20 @@ impl PolicySet {
     pub fn load(paths: &[PathBuf]) -> PolicySet {
         let mut set = PolicySet::default();
         let mut sources = Vec::new();
-        for path in enact_files(paths, &mut set.diagnostics) {
+        let mut files = enact_files(paths, &mut set.diagnostics);
+        // A test file given alone still needs the policies it tests: NAME.enact beside it.
+        let siblings: Vec<PathBuf> = files
+            .iter()
+            .filter_map(|p| {
+                let name = p.file_name()?.to_str()?.strip_suffix(".test.enact")?;
+                let sibling = p.with_file_name(format!("{name}.enact"));
+                (sibling.exists() && !files.contains(&sibling)).then_some(sibling)
+            })
+            .collect();
+        files.extend(siblings);
+        files.sort();
+        files.dedup();
+        for path in files {
             match std::fs::read_to_string(&path) {
                 Ok(text) => sources.push((SourceFile::new(path.display().to_string(), text), path)),
                 Err(error) => set.diagnostics.push(Diagnostic::new(

@@ -1,6 +1,7 @@
-//! Shell analysis for policies: parses a command line with the bash parser and lists every
-//! command it would run, unquoted, with wrappers (`sudo`, `env`, `xargs`, ...) peeled off and
-//! nested scripts (`$(..)`, `bash -c`, `eval`, `find -exec`, heredocs fed to a shell) opened up.
+//! Shell analysis for policies: lists every command a command line would run, as parsed by bash.
+//!
+//! Words are unquoted, wrappers (`sudo`, `env`, `xargs`, ...) peeled off, and nested scripts
+//! (`$(..)`, `bash -c`, `eval`, `find -exec`, heredocs fed to a shell) opened up.
 
 use std::io::Read;
 
@@ -78,7 +79,7 @@ pub enum Context {
 impl Context {
     /// The `snake_case` name of the context.
     #[must_use]
-    pub fn as_str(&self) -> &'static str {
+    pub const fn as_str(&self) -> &'static str {
         match self {
             Self::TopLevel => "top_level",
             Self::CommandSubstitution => "command_substitution",
@@ -137,7 +138,7 @@ fn analyse(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
     Ok(walker.out)
 }
 
-fn error(message: String) -> ShellError {
+const fn error(message: String) -> ShellError {
     ShellError { message }
 }
 
@@ -149,14 +150,14 @@ struct Scope {
 }
 
 impl Scope {
-    fn nested(&self, context: Context, consumer: Option<String>) -> Result<Scope, ShellError> {
+    fn nested(&self, context: Context, consumer: Option<String>) -> Result<Self, ShellError> {
         let depth = self.depth + 1;
         if depth > MAX_DEPTH {
             return Err(error(format!(
                 "the command nests more than {MAX_DEPTH} levels deep and cannot be analysed"
             )));
         }
-        Ok(Scope {
+        Ok(Self {
             depth,
             context,
             consumer,
@@ -173,8 +174,8 @@ struct Arg {
 }
 
 impl Arg {
-    fn literal(text: &str) -> Arg {
-        Arg {
+    fn literal(text: &str) -> Self {
+        Self {
             text: text.to_owned(),
             substituted: false,
         }
@@ -1203,9 +1204,7 @@ impl Walker {
             )?;
         }
         if rule_for(&name).is_some_and(|r| r.role == Role::Find) {
-            let inner = resolved
-                .scope
-                .nested(Context::FindExec, Some(name.clone()))?;
+            let inner = resolved.scope.nested(Context::FindExec, Some(name))?;
             for command in find_exec_commands(&args) {
                 self.emit(command, Vec::new(), Vec::new(), &inner)?;
             }

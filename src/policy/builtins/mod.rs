@@ -94,6 +94,7 @@ pub static BUILTINS: &[Builtin] = &[
     builtin!("keys"("m": Map) -> List, false, text::keys, "The keys of a map, sorted."),
     builtin!("values"("m": Map) -> List, false, text::values, "The values of a map, in key order."),
     builtin!("flatten"("items": List) -> List, false, text::flatten, "A list of lists made one list (one level)."),
+    builtin!("all_keys"("x": Any) -> List, false, text::all_keys, "Every map key inside a map or list, at any depth."),
     builtin!("strings"("x": Any) -> List, false, text::strings, "Every string inside a value, recursively (map keys excluded)."),
     builtin!("time"("s": Str) -> Time, false, time::parse, "An RFC 3339 time: time(\"2026-01-31T22:00:00Z\")."),
     builtin!("hour"("t": Time, "zone": Str), optional 1 -> Int, false, time::hour, "Hour 0–23 of a time, in UTC or the named zone (\"Europe/Paris\", \"+02:00\")."),

@@ -153,6 +153,31 @@ pub fn flatten(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
     Ok(Value::list(out))
 }
 
+pub fn all_keys(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
+    fn walk(value: &Value, out: &mut Vec<Value>) {
+        match value {
+            Value::List(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Map(map) => {
+                for (key, value) in map.iter() {
+                    out.push(Value::Str(Arc::clone(key)));
+                    walk(value, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let value = arg(args, 0)?;
+    if !matches!(value, Value::Map(_) | Value::List(_)) {
+        return Err(format!(
+            "all_keys takes a map or a list, got {} `{value}`",
+            value.type_name()
+        ));
+    }
+    let mut out = Vec::new();
+    walk(value, &mut out);
+    Ok(Value::list(out))
+}
+
 pub fn strings(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
     fn walk(value: &Value, out: &mut Vec<Value>) {
         match value {
@@ -223,6 +248,18 @@ mod tests {
         assert_eq!(
             call(contains, &[list, "y".into()]).unwrap(),
             Value::Bool(false)
+        );
+    }
+
+    #[test]
+    fn all_keys_walks_nested_maps_and_lists() {
+        let value = Value::map([
+            ("a", Value::list([Value::map([("b", Value::Int(1))])])),
+            ("c", Value::map([("d", Value::Null)])),
+        ]);
+        assert_eq!(
+            call(all_keys, &[value]).unwrap(),
+            Value::list(["a".into(), "b".into(), "c".into(), "d".into()])
         );
     }
 
