@@ -1,5 +1,5 @@
 //! Diagnostics are snapshot-tested over `tests/fixtures/check/`: adding a case is adding a file.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

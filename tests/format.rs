@@ -1,6 +1,6 @@
 //! The formatter is snapshot-tested over `tests/fixtures/fmt/`; every fixture must also be
 //! stable (formatting twice changes nothing) and keep every comment.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use enact::policy::format::{FormatError, format_source};
 use enact::policy::source::SourceFile;

@@ -299,10 +299,7 @@ fn every_policy_is_evaluated_in_order_whatever_the_results() {
     let req = request("{}");
     let ctx = Context::run(&req);
     let results = Session::new(&ctx, &NoLookups, &NoHistory).evaluate_all(&uses);
-    let summary: Vec<(&str, Status)> = results
-        .iter()
-        .map(|r| (r.policy.as_str(), r.status))
-        .collect();
+    let summary: Vec<(&str, Status)> = results.iter().map(|r| (&*r.policy, r.status)).collect();
     assert_eq!(
         summary,
         [

@@ -69,7 +69,7 @@ enum Command {
         verbose: bool,
     },
     /// Evaluate one policy against a request and show every rule.
-    Explain(explain::Args),
+    Explain(Box<explain::Args>),
     /// List the built-in policies (and, with --functions, the built-in functions).
     Policies {
         #[arg(long)]

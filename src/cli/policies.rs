@@ -49,7 +49,7 @@ fn describe(policy: &CompiledPolicy) -> PolicyDoc {
         levels.push("action");
     }
     PolicyDoc {
-        id: policy.id.clone(),
+        id: policy.id.to_string(),
         doc: policy.doc.join(" "),
         levels,
         applies_to: policy

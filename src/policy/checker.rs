@@ -109,6 +109,8 @@ struct Binding {
     ty: Ty,
     span: Span,
     uses: usize,
+    /// The value of a `let` that reads nothing from the request, computed at check time.
+    constant: Option<Value>,
 }
 
 struct Compiler<'f> {
@@ -178,6 +180,7 @@ impl<'f> Compiler<'f> {
             ty,
             span: name.span,
             uses: 0,
+            constant: None,
         });
         self.visible.push(self.bindings.len() - 1);
         slot
@@ -276,7 +279,7 @@ impl<'f> Compiler<'f> {
             },
         };
         Some(CompiledPolicy {
-            id: format!("{namespace}.{}", policy.name.name),
+            id: Arc::from(format!("{namespace}.{}", policy.name.name)),
             name: policy.name.name.clone(),
             doc: policy.doc.clone(),
             params,
@@ -286,6 +289,7 @@ impl<'f> Compiler<'f> {
             slot_count: self.slot_count,
             file: Arc::clone(self.file),
             span: policy.span,
+            location: self.file.location(policy.span),
         })
     }
 
@@ -341,6 +345,12 @@ impl<'f> Compiler<'f> {
             RuleKind::Let { name, value } => {
                 let (value, ty) = self.expr(value);
                 let slot = self.bind(name, BindingKind::Let, ty);
+                if is_constant(&value)
+                    && let Ok(constant) = super::eval::evaluate_constant(&value)
+                    && let Some(binding) = self.bindings.last_mut()
+                {
+                    binding.constant = Some(constant);
+                }
                 RuleOp::Let {
                     slot,
                     name: name.name.clone(),
@@ -388,6 +398,7 @@ impl<'f> Compiler<'f> {
         Some(CompiledRule {
             kind,
             span: rule.span,
+            location: self.file.location(rule.span),
             evidence,
         })
     }
@@ -473,7 +484,25 @@ impl<'f> Compiler<'f> {
         out
     }
 
+    /// Compiles an expression; a part that reads nothing from the request is computed now, once,
+    /// instead of on every evaluation (literal lists, `lower("X")`, ...). One that would fail is
+    /// left to fail at run time, where its error names its place.
     fn expr(&mut self, expr: &Expr) -> (Node, Ty) {
+        let (node, ty) = self.expr_unfolded(expr);
+        let foldable = !matches!(node.op, Op::Const(_)) && is_constant(&node);
+        if foldable && let Ok(value) = super::eval::evaluate_constant(&node) {
+            return (
+                Node {
+                    op: Op::Const(value),
+                    span: node.span,
+                },
+                ty,
+            );
+        }
+        (node, ty)
+    }
+
+    fn expr_unfolded(&mut self, expr: &Expr) -> (Node, Ty) {
         let span = expr.span;
         let (op, ty) = match &expr.kind {
             ExprKind::Null => (Op::Const(Value::Null), Ty::Null),
@@ -604,7 +633,12 @@ impl<'f> Compiler<'f> {
 
     fn variable(&mut self, ident: &ast::Ident) -> (Op, Ty) {
         if let Some((slot, ty, _)) = self.use_binding(&ident.name) {
-            return (Op::Slot(slot), ty);
+            let constant = self
+                .bindings
+                .iter()
+                .find(|b| b.slot == slot)
+                .and_then(|b| b.constant.clone());
+            return (constant.map_or(Op::Slot(slot), Op::Const), ty);
         }
         if let Some(root) = Root::from_name(&ident.name) {
             if self.constant_only {
@@ -682,8 +716,10 @@ impl<'f> Compiler<'f> {
             }
             BinaryOp::Matches => {
                 let l = self.operand(lhs, Ty::Str, "`matches`");
-                let pattern = match &rhs.kind {
-                    ExprKind::Str(pattern) => match compile_regex(pattern) {
+                let r = self.operand(rhs, Ty::Str, "`matches`");
+                let pattern = match &r.op {
+                    // A literal, or a `let` of one: compiled once, here.
+                    Op::Const(Value::Str(text)) => match compile_regex(text) {
                         Ok(regex) => Pattern::Static(Arc::new(regex)),
                         Err(why) => {
                             self.report(
@@ -695,10 +731,10 @@ impl<'f> Compiler<'f> {
                                 .label("invalid regular expression")
                                 .help(first_line(&why)),
                             );
-                            Pattern::Dynamic(Box::new(self.expr(rhs).0))
+                            Pattern::Dynamic(Box::new(r))
                         }
                     },
-                    _ => Pattern::Dynamic(Box::new(self.operand(rhs, Ty::Str, "`matches`"))),
+                    _ => Pattern::Dynamic(Box::new(r)),
                 };
                 (Op::Matches(Box::new(l), pattern), Ty::Bool)
             }
@@ -886,8 +922,9 @@ impl<'f> Compiler<'f> {
             return (Op::Const(Value::Null), Ty::Bool);
         };
         let subject = self.operand(&subject.value, Ty::Str, "`glob`");
-        let pattern = match &pattern.value.kind {
-            ExprKind::Str(text) => match compile_glob(text) {
+        let compiled = self.operand(&pattern.value, Ty::Str, "`glob`");
+        let pattern = match &compiled.op {
+            Op::Const(Value::Str(text)) => match compile_glob(text) {
                 Ok(matcher) => Pattern::Static(Arc::new(matcher)),
                 Err(why) => {
                     self.report(
@@ -898,10 +935,10 @@ impl<'f> Compiler<'f> {
                         )
                         .label("invalid glob"),
                     );
-                    Pattern::Dynamic(Box::new(self.expr(&pattern.value).0))
+                    Pattern::Dynamic(Box::new(compiled))
                 }
             },
-            _ => Pattern::Dynamic(Box::new(self.operand(&pattern.value, Ty::Str, "`glob`"))),
+            _ => Pattern::Dynamic(Box::new(compiled)),
         };
         (Op::Glob(Box::new(subject), pattern), Ty::Bool)
     }
@@ -1047,10 +1084,36 @@ impl<'f> Compiler<'f> {
     }
 }
 
+/// Whether a compiled expression reads nothing from the request (so it can be computed now).
+fn is_constant(node: &Node) -> bool {
+    match &node.op {
+        Op::Const(_) => true,
+        Op::Slot(_)
+        | Op::Root(_)
+        | Op::Lookup { .. }
+        | Op::HistoryCount { .. }
+        | Op::HistoryActions { .. } => false,
+        Op::Quantifier { .. } => false,
+        Op::Field(base, _) | Op::Not(base) | Op::Neg(base) => is_constant(base),
+        Op::Index(a, b)
+        | Op::And(a, b)
+        | Op::Or(a, b)
+        | Op::Coalesce(a, b)
+        | Op::Binary(_, a, b) => is_constant(a) && is_constant(b),
+        Op::Matches(subject, Pattern::Static(_)) | Op::Glob(subject, Pattern::Static(_)) => {
+            is_constant(subject)
+        }
+        Op::Matches(..) | Op::Glob(..) => false,
+        Op::Call(builtin, args) => !builtin.reads_host() && args.iter().all(is_constant),
+        Op::List(args) => args.iter().all(is_constant),
+        Op::Map(entries) => entries.iter().all(|(_, v)| is_constant(v)),
+        Op::If(a, b, c) => is_constant(a) && is_constant(b) && is_constant(c),
+    }
+}
+
 fn first_line(text: &str) -> String {
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(text)
         .trim()
         .to_string()

@@ -137,7 +137,7 @@ impl Diagnostic {
         let file = self.file.as_ref()?;
         Some(match self.span {
             Some(span) => file.location(span).to_string(),
-            None => file.name.clone(),
+            None => file.name.to_string(),
         })
     }
 }
@@ -265,7 +265,7 @@ fn json(diagnostic: &Diagnostic) -> String {
         code: diagnostic.code.as_str(),
         severity: diagnostic.severity(),
         message: &diagnostic.message,
-        file: file.map(|f| f.name.as_str()),
+        file: file.map(|f| &*f.name),
         line: start.map(|p| p.0),
         column: start.map(|p| p.1),
         end_line: end.map(|p| p.0),

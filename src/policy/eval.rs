@@ -160,7 +160,7 @@ pub enum Enforcement {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyResult {
-    pub policy: String,
+    pub policy: Arc<str>,
     pub status: Status,
     pub level: Enforcement,
     pub reason: String,
@@ -263,7 +263,7 @@ pub struct Session<'a> {
     history: &'a dyn History,
     memo: RefCell<HashMap<(&'static str, Arc<str>), Value>>,
     lookup_memo: RefCell<HashMap<String, Result<Value, String>>>,
-    history_memo: RefCell<HashMap<(i64, Option<String>), Result<Arc<[Value]>, String>>>,
+    history_memo: RefCell<HashMap<HistoryKey, HistoryRead>>,
     regexes: RefCell<HashMap<Arc<str>, Arc<Regex>>>,
     globs: RefCell<HashMap<Arc<str>, Arc<GlobMatcher>>>,
 }
@@ -282,6 +282,10 @@ fn fail<T>(span: Span, message: impl Into<String>) -> Eval<T> {
         span,
     })
 }
+
+/// A history read: the window in milliseconds and the workflow, if any.
+type HistoryKey = (i64, Option<String>);
+type HistoryRead = Result<Arc<[Value]>, String>;
 
 /// Per-policy evaluation state.
 struct Frame {
@@ -412,13 +416,13 @@ impl<'a> Session<'a> {
 
     fn run(&self, policy_use: &PolicyUse, mut trace: Option<&mut Vec<RuleTrace>>) -> PolicyResult {
         let policy = &*policy_use.policy;
-        let result = |status, reason: String, evidence: Value, span: Span| PolicyResult {
-            policy: policy.id.clone(),
+        let result = |status, reason: String, evidence: Value, location: &Location| PolicyResult {
+            policy: Arc::clone(&policy.id),
             status,
             level: policy_use.enforcement,
             reason,
             evidence,
-            location: policy.location(span),
+            location: location.clone(),
             approvers: None,
         };
         if let Some(reason) = self.not_applicable(policy) {
@@ -426,7 +430,7 @@ impl<'a> Session<'a> {
                 Status::NotApplicable,
                 reason,
                 Value::empty_map(),
-                policy.span,
+                &policy.location,
             );
         }
         let mut frame = Frame {
@@ -437,9 +441,10 @@ impl<'a> Session<'a> {
         for (slot, value) in frame.slots.iter_mut().zip(&policy_use.args) {
             *slot = value.clone();
         }
-        let mut warnings: Vec<(String, Span, Value)> = Vec::new();
-        let mut approvals: Vec<(String, Span, Value, Option<Value>)> = Vec::new();
-        let mut final_pass: Option<(String, Span)> = None;
+        // (message, rule, evidence) of each warning and approval that fired, in order.
+        let mut warnings: Vec<(String, &CompiledRule, Value)> = Vec::new();
+        let mut approvals: Vec<(String, &CompiledRule, Value, Option<Value>)> = Vec::new();
+        let mut final_pass: Option<(String, &CompiledRule)> = None;
         let mut decided: Option<PolicyResult> = None;
 
         for rule in &policy.rules {
@@ -450,23 +455,19 @@ impl<'a> Session<'a> {
                 continue;
             }
             frame.witnesses.clear();
-            let step = self.rule(rule, &mut frame);
-            let (value, outcome, message) = match step {
+            let (value, outcome, message) = match self.rule(rule, &mut frame) {
                 Err(error) => {
                     let evidence = self.evidence(rule, &mut frame);
-                    let location = policy.location(error.span);
-                    let rule_location = policy.location(rule.span);
+                    let at = policy.location(error.span);
                     let reason = format!(
-                        "cannot evaluate the `{}` rule at {rule_location}: {} (at {}:{})",
+                        "cannot evaluate the `{}` rule at {}: {} (at {}:{})",
                         rule.kind.keyword(),
+                        rule.location,
                         error.message,
-                        location.line,
-                        location.column
+                        at.line,
+                        at.column
                     );
-                    let mut error_result =
-                        result(Status::Error, reason.clone(), evidence, error.span);
-                    error_result.location = location;
-                    decided = Some(error_result);
+                    decided = Some(result(Status::Error, reason.clone(), evidence, &at));
                     (None, RuleOutcome::Error, Some(reason))
                 }
                 Ok(RuleStep::Bound(value)) => (Some(value), RuleOutcome::Bound, None),
@@ -475,22 +476,23 @@ impl<'a> Session<'a> {
                     match &rule.kind {
                         RuleOp::Deny { .. } | RuleOp::Require { .. } => {
                             let evidence = self.evidence(rule, &mut frame);
-                            decided =
-                                Some(result(Status::Block, message.clone(), evidence, rule.span));
+                            decided = Some(result(
+                                Status::Block,
+                                message.clone(),
+                                evidence,
+                                &rule.location,
+                            ));
                         }
                         RuleOp::Warn { .. } => {
-                            warnings.push((
-                                message.clone(),
-                                rule.span,
-                                self.evidence(rule, &mut frame),
-                            ));
+                            let evidence = self.evidence(rule, &mut frame);
+                            warnings.push((message.clone(), rule, evidence));
                         }
                         RuleOp::Approve { .. } => {
                             let evidence = self.evidence(rule, &mut frame);
-                            approvals.push((message.clone(), rule.span, evidence, approvers));
+                            approvals.push((message.clone(), rule, evidence, approvers));
                         }
                         RuleOp::PassWhen { .. } | RuleOp::Pass { .. } => {
-                            final_pass = Some((message.clone(), rule.span));
+                            final_pass = Some((message.clone(), rule));
                         }
                         RuleOp::Let { .. } => {}
                     }
@@ -508,30 +510,40 @@ impl<'a> Session<'a> {
             decided.evidence = with_reads(decided.evidence);
             return decided;
         }
-        if let Some((first, span, evidence, approvers)) = approvals.first() {
+        if let Some((_, rule, evidence, approvers)) = approvals.first() {
             let reasons: Vec<&str> = approvals.iter().map(|a| a.0.as_str()).collect();
             let mut approval = result(
                 Status::Approval,
                 reasons.join("; "),
                 with_reads(evidence.clone()),
-                *span,
+                &rule.location,
             );
             approval.approvers = approvers.clone();
-            let _ = first;
             return approval;
         }
-        if let Some((_, span, evidence)) = warnings.first() {
+        if let Some((_, rule, evidence)) = warnings.first() {
             let reasons: Vec<&str> = warnings.iter().map(|w| w.0.as_str()).collect();
             return result(
                 Status::Warn,
                 reasons.join("; "),
                 with_reads(evidence.clone()),
-                *span,
+                &rule.location,
             );
         }
-        let (reason, span) =
-            final_pass.unwrap_or_else(|| ("no rule blocked".to_string(), policy.span));
-        result(Status::Pass, reason, with_reads(Value::empty_map()), span)
+        match final_pass {
+            Some((reason, rule)) => result(
+                Status::Pass,
+                reason,
+                with_reads(Value::empty_map()),
+                &rule.location,
+            ),
+            None => result(
+                Status::Pass,
+                "no rule blocked".into(),
+                with_reads(Value::empty_map()),
+                &policy.location,
+            ),
+        }
     }
 
     fn trace(
@@ -546,7 +558,7 @@ impl<'a> Session<'a> {
         RuleTrace {
             rule: rule.kind.keyword(),
             source: source.lines().map(str::trim).collect::<Vec<_>>().join(" "),
-            location: policy.location(rule.span),
+            location: rule.location.clone(),
             value,
             outcome,
             message,

@@ -26,7 +26,7 @@ pub enum FormatError {
 /// Formats a file; the text is returned only when it provably means the same.
 pub fn format_source(source: &Arc<SourceFile>) -> Result<String, FormatError> {
     let first = format_once(source)?;
-    let reparsed_source = SourceFile::new(source.name.clone(), first.as_str());
+    let reparsed_source = SourceFile::new(Arc::clone(&source.name), first.as_str());
     let before = super::parse(source);
     let after = super::parse(&reparsed_source);
     if !after.diagnostics.is_empty() {

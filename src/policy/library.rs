@@ -241,7 +241,7 @@ impl PolicySet {
             .files
             .iter()
             .filter(|f| f.group == file.group)
-            .flat_map(|f| f.policies.iter().map(|p| p.id.clone()))
+            .flat_map(|f| f.policies.iter().map(|p| p.id.to_string()))
             .chain(builtin_ids())
             .collect();
         let qualified = format!("{namespace}.{name}");
@@ -361,7 +361,24 @@ pub fn builtin_diagnostics() -> Vec<Diagnostic> {
 }
 
 fn builtin_ids() -> Vec<String> {
-    builtin_all().iter().map(|p| p.id.clone()).collect()
+    builtin_all().iter().map(|p| p.id.to_string()).collect()
+}
+
+/// Every built-in policy bound for use: parameters without a default are taken from `with`
+/// (shared by all policies), the others keep their defaults.
+pub fn bind_all_builtins(with: &Value, enforcement: Enforcement) -> Result<Vec<PolicyUse>, String> {
+    builtin_all()
+        .iter()
+        .map(|policy| {
+            let given: Vec<(Arc<str>, Value)> = policy
+                .params
+                .iter()
+                .filter(|p| p.default.is_none())
+                .filter_map(|p| Some((Arc::from(p.name.as_str()), with.get(&p.name)?.clone())))
+                .collect();
+            bind(policy, &Value::map(given), enforcement)
+        })
+        .collect()
 }
 
 /// Finds a policy by reference: a built-in id, or `FILE.enact:name`.

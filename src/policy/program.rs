@@ -15,7 +15,7 @@ use super::value::Value;
 #[derive(Debug)]
 pub struct CompiledPolicy {
     /// `namespace.name`, e.g. `git.dont_push_to_main`.
-    pub id: String,
+    pub id: Arc<str>,
     pub name: String,
     pub doc: Vec<String>,
     pub params: Vec<ParamSpec>,
@@ -26,6 +26,8 @@ pub struct CompiledPolicy {
     pub slot_count: usize,
     pub file: Arc<SourceFile>,
     pub span: Span,
+    /// Where the policy starts, computed once for results that point at the policy itself.
+    pub location: Location,
 }
 
 impl CompiledPolicy {
@@ -69,6 +71,8 @@ impl CompiledScope {
 pub struct CompiledRule {
     pub kind: RuleOp,
     pub span: Span,
+    /// `file:line:column` of the rule, computed once.
+    pub location: Location,
     /// The names and fields a rule reads, shown as evidence when it fails: (source text, node).
     pub evidence: Vec<(String, Node)>,
 }

@@ -10,7 +10,7 @@ use super::ast::Span;
 #[derive(Debug)]
 pub struct SourceFile {
     /// How the file is named to users: a path as given, or `builtin:git.enact`.
-    pub name: String,
+    pub name: Arc<str>,
     pub text: Arc<str>,
     line_starts: Vec<usize>,
 }
@@ -18,7 +18,7 @@ pub struct SourceFile {
 /// A 1-based position in a file, as users count lines and columns (columns in characters).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
-    pub file: String,
+    pub file: Arc<str>,
     pub line: usize,
     pub column: usize,
 }
@@ -30,7 +30,7 @@ impl std::fmt::Display for Location {
 }
 
 impl SourceFile {
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
         let text = text.into();
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -57,7 +57,7 @@ impl SourceFile {
     pub fn location(&self, span: Span) -> Location {
         let (line, column) = self.line_col(span.start);
         Location {
-            file: self.name.clone(),
+            file: Arc::clone(&self.name),
             line,
             column,
         }

@@ -40,6 +40,12 @@ pub struct Builtin {
 }
 
 impl Builtin {
+    /// Path functions read the request's workspace and home; every other function depends on
+    /// its arguments alone, so a call with constant arguments can be computed when checking.
+    pub fn reads_host(&self) -> bool {
+        self.name.starts_with("path.")
+    }
+
     pub fn signature(&self) -> String {
         let required = self.params.len().saturating_sub(self.optional);
         let params: Vec<String> = self
@@ -132,7 +138,7 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Argument accessors that turn a type mismatch into a message, never a panic.
-fn arg<'v>(args: &'v [Value], index: usize) -> Result<&'v Value, String> {
+fn arg(args: &[Value], index: usize) -> Result<&Value, String> {
     args.get(index)
         .ok_or_else(|| format!("missing argument {}", index + 1))
 }

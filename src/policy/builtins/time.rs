@@ -124,7 +124,10 @@ mod tests {
     #[test]
     fn clock_readings_in_utc_and_zones() {
         let t = at("2026-03-29T00:30:00Z");
-        assert_eq!(hour(&HOST, &[t.clone()]).unwrap(), Value::Int(0));
+        assert_eq!(
+            hour(&HOST, std::slice::from_ref(&t)).unwrap(),
+            Value::Int(0)
+        );
         // Paris switches to summer time that night: 00:30 UTC is 01:30 there, 02:30 an hour later.
         assert_eq!(
             hour(&HOST, &[t.clone(), "Europe/Paris".into()]).unwrap(),
@@ -138,7 +141,10 @@ mod tests {
             hour(&HOST, &[t.clone(), "-05:00".into()]).unwrap(),
             Value::Int(19)
         );
-        assert_eq!(weekday(&HOST, &[t.clone()]).unwrap(), Value::str("sunday"));
+        assert_eq!(
+            weekday(&HOST, std::slice::from_ref(&t)).unwrap(),
+            Value::str("sunday")
+        );
         assert_eq!(
             date(&HOST, &[t.clone(), "-05:00".into()]).unwrap(),
             Value::str("2026-03-28")
