@@ -2,6 +2,7 @@
 //! stdout, diagnostics on stderr.
 
 mod check;
+mod demo;
 mod explain;
 mod fmt;
 mod policies;
@@ -78,6 +79,9 @@ enum Command {
         #[arg(long)]
         functions: bool,
     },
+    /// Show the firewall judging an agent's tool calls, on embedded defaults: no credentials,
+    /// no network, nothing executed.
+    Demo,
 }
 
 pub fn main() -> ExitCode {
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Test { paths, verbose } => test::run(&out, &default_paths(paths), verbose),
         Command::Explain(args) => explain::run(&out, &args),
         Command::Policies { json, functions } => policies::run(&out, json, functions),
+        Command::Demo => demo::run(&out),
     };
     ExitCode::from(code)
 }

@@ -345,11 +345,11 @@ impl<'f> Compiler<'f> {
             RuleKind::Let { name, value } => {
                 let (value, ty) = self.expr(value);
                 let slot = self.bind(name, BindingKind::Let, ty);
-                if is_constant(&value)
-                    && let Ok(constant) = super::eval::evaluate_constant(&value)
+                // The value was folded already if it reads nothing from the request.
+                if let Op::Const(constant) = &value.op
                     && let Some(binding) = self.bindings.last_mut()
                 {
-                    binding.constant = Some(constant);
+                    binding.constant = Some(constant.clone());
                 }
                 RuleOp::Let {
                     slot,
@@ -489,7 +489,7 @@ impl<'f> Compiler<'f> {
     /// left to fail at run time, where its error names its place.
     fn expr(&mut self, expr: &Expr) -> (Node, Ty) {
         let (node, ty) = self.expr_unfolded(expr);
-        let foldable = !matches!(node.op, Op::Const(_)) && is_constant(&node);
+        let foldable = !matches!(node.op, Op::Const(_)) && children_are_constant(&node);
         if foldable && let Ok(value) = super::eval::evaluate_constant(&node) {
             return (
                 Node {
@@ -1084,30 +1084,32 @@ impl<'f> Compiler<'f> {
     }
 }
 
-/// Whether a compiled expression reads nothing from the request (so it can be computed now).
-fn is_constant(node: &Node) -> bool {
+/// Whether a compiled expression reads nothing from the request, given that its children have
+/// already been folded: it can then be computed now.
+fn children_are_constant(node: &Node) -> bool {
+    let constant = |n: &Node| matches!(n.op, Op::Const(_));
     match &node.op {
         Op::Const(_) => true,
         Op::Slot(_)
         | Op::Root(_)
         | Op::Lookup { .. }
         | Op::HistoryCount { .. }
-        | Op::HistoryActions { .. } => false,
-        Op::Quantifier { .. } => false,
-        Op::Field(base, _) | Op::Not(base) | Op::Neg(base) => is_constant(base),
+        | Op::HistoryActions { .. }
+        | Op::Quantifier { .. } => false,
+        Op::Field(base, _) | Op::Not(base) | Op::Neg(base) => constant(base),
         Op::Index(a, b)
         | Op::And(a, b)
         | Op::Or(a, b)
         | Op::Coalesce(a, b)
-        | Op::Binary(_, a, b) => is_constant(a) && is_constant(b),
+        | Op::Binary(_, a, b) => constant(a) && constant(b),
         Op::Matches(subject, Pattern::Static(_)) | Op::Glob(subject, Pattern::Static(_)) => {
-            is_constant(subject)
+            constant(subject)
         }
         Op::Matches(..) | Op::Glob(..) => false,
-        Op::Call(builtin, args) => !builtin.reads_host() && args.iter().all(is_constant),
-        Op::List(args) => args.iter().all(is_constant),
-        Op::Map(entries) => entries.iter().all(|(_, v)| is_constant(v)),
-        Op::If(a, b, c) => is_constant(a) && is_constant(b) && is_constant(c),
+        Op::Call(builtin, args) => !builtin.reads_host() && args.iter().all(constant),
+        Op::List(args) => args.iter().all(constant),
+        Op::Map(entries) => entries.iter().all(|(_, v)| constant(v)),
+        Op::If(a, b, c) => constant(a) && constant(b) && constant(c),
     }
 }
 

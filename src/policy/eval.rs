@@ -298,18 +298,19 @@ struct Frame {
 
 /// Evaluates a compiled constant (no request data, no providers).
 pub fn evaluate_constant(node: &Node) -> Result<Value, String> {
-    let request = Request {
-        actor: Value::Null,
-        workflow: Value::Null,
-        payload: Value::Null,
-        plan: Value::Null,
-        now: DateTime::<Utc>::UNIX_EPOCH,
-        env: Value::Null,
-        workspace: "/".into(),
-        home: "/".into(),
-    };
-    let ctx = Context::run(&request);
-    let session = Session::new(&ctx, &NoLookups, &NoHistory);
+    static EMPTY: std::sync::LazyLock<Context> = std::sync::LazyLock::new(|| {
+        Context::run(&Request {
+            actor: Value::Null,
+            workflow: Value::Null,
+            payload: Value::Null,
+            plan: Value::Null,
+            now: DateTime::<Utc>::UNIX_EPOCH,
+            env: Value::Null,
+            workspace: "/".into(),
+            home: "/".into(),
+        })
+    });
+    let session = Session::new(&EMPTY, &NoLookups, &NoHistory);
     let mut frame = Frame {
         slots: Vec::new(),
         witnesses: Vec::new(),

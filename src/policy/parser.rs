@@ -1060,7 +1060,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::op_sub
         | Rule::op_mul
         | Rule::op_div
-        | Rule::op_rem => "an operator",
+        | Rule::op_rem
+        | Rule::infix_start => "an operator",
         Rule::field | Rule::index => "`.field` or `[index]`",
         Rule::args | Rule::arg => "an argument",
         Rule::map_entry => "a map entry (`key: value`)",
