@@ -7,13 +7,8 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use enact::policy::eval::{
     ActionCall, Context, Enforcement, NoHistory, NoLookups, Request, Session,
 };
-use enact::policy::library::{bind_all_builtins, builtin};
+use enact::policy::library::{SAMPLE_PARAMETERS, bind_all_builtins, builtin};
 use enact::policy::value::Value;
-
-/// Parameters for the policies that have no default.
-const REQUIRED: &str = r#"{"tables": ["users", "salaries"], "allowed_dirs": ["/workspace"], "extensions": [".pem", ".key"],
-    "paths": ["/etc", "/var/secrets"], "roles": ["admin", "agent"], "allowed_roles": ["admin", "agent"], "fields": ["body"],
-    "min_clearance": 2, "start": 0, "end": 23, "channels": ["C0123"], "system": "s3"}"#;
 
 /// A coding agent's typical tool call: a shell command with a pipeline, plus the fields a git
 /// and a file step carry, so every domain of the library has something to judge.
@@ -39,8 +34,11 @@ fn request(payload: Value) -> Request {
 }
 
 fn library(c: &mut Criterion) {
-    let uses =
-        bind_all_builtins(&Value::from_json_str(REQUIRED).unwrap(), Enforcement::Hard).unwrap();
+    let uses = bind_all_builtins(
+        &Value::from_json_str(SAMPLE_PARAMETERS).unwrap(),
+        Enforcement::Hard,
+    )
+    .unwrap();
     let payload = Value::from_json_str(PAYLOAD).unwrap();
     let call = ActionCall {
         system: "agent".into(),

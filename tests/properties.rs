@@ -10,7 +10,7 @@ use enact::policy::eval::{
     ActionCall, Context, Enforcement, History, Lookups, PolicyUse, Request, Session,
 };
 use enact::policy::format::{FormatError, format_source};
-use enact::policy::library::{PolicySet, bind_all_builtins};
+use enact::policy::library::{PolicySet, SAMPLE_PARAMETERS, bind_all_builtins};
 use enact::policy::source::SourceFile;
 use enact::policy::value::Value;
 use proptest::prelude::*;
@@ -276,12 +276,7 @@ fn payload() -> impl Strategy<Value = serde_json::Value> {
 
 /// Every built-in policy, with the parameters that have no default filled in.
 static LIBRARY: LazyLock<Vec<PolicyUse>> = LazyLock::new(|| {
-    let required = Value::from_json_str(
-        r#"{"tables": ["users"], "allowed_dirs": ["/workspace"], "extensions": [".pem"], "paths": ["/etc"],
-            "roles": ["admin"], "allowed_roles": ["admin"], "fields": ["body"], "min_clearance": 2,
-            "start": 9, "end": 17, "channels": ["C1"], "system": "s3"}"#,
-    )
-    .unwrap();
+    let required = Value::from_json_str(SAMPLE_PARAMETERS).unwrap();
     bind_all_builtins(&required, Enforcement::Hard).unwrap()
 });
 

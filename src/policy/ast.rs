@@ -355,20 +355,35 @@ pub struct TestCase {
     pub name: StrLit,
     pub input: Expr,
     pub modifiers: Vec<Modifier>,
-    pub expect: Expected,
+    pub expect: Status,
     pub reason: Option<StrLit>,
     #[serde(skip)]
     pub span: Span,
 }
 
+/// What a policy concludes. Tests name one; the evaluator yields one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Expected {
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
     Pass,
     Block,
     Warn,
     Approval,
     Error,
     NotApplicable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Block => "BLOCK",
+            Status::Warn => "WARN",
+            Status::Approval => "APPROVAL",
+            Status::Error => "ERROR",
+            Status::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -12,6 +12,7 @@ use globset::GlobMatcher;
 use regex::Regex;
 use serde::Serialize;
 
+pub use super::ast::Status;
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span};
 use super::builtins::Host;
 use super::checker::{compile_glob, compile_regex};
@@ -121,30 +122,6 @@ impl Context {
 
     pub fn is_action_level(&self) -> bool {
         self.action.is_some()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    Pass,
-    Block,
-    Warn,
-    Approval,
-    Error,
-    NotApplicable,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Block => "BLOCK",
-            Status::Warn => "WARN",
-            Status::Approval => "APPROVAL",
-            Status::Error => "ERROR",
-            Status::NotApplicable => "NOT_APPLICABLE",
-        }
     }
 }
 

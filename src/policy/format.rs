@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::ast::*;
 use super::diagnostic::Diagnostic;
 use super::source::SourceFile;
-use super::value::{format_duration, format_time_of_day};
+use super::value::{format_duration, format_time_of_day, is_plain_key};
 
 const WIDTH: usize = 100;
 const INDENT: &str = "  ";
@@ -414,14 +414,7 @@ impl Printer<'_> {
         for (case, left) in tests.cases.iter().zip(lefts) {
             self.block_entry(case.span, first, |p| {
                 let pad = arrow_column.saturating_sub(left.chars().count());
-                let expect = match case.expect {
-                    Expected::Pass => "PASS",
-                    Expected::Block => "BLOCK",
-                    Expected::Warn => "WARN",
-                    Expected::Approval => "APPROVAL",
-                    Expected::Error => "ERROR",
-                    Expected::NotApplicable => "NOT_APPLICABLE",
-                };
+                let expect = case.expect.as_str();
                 let mut line = format!("{left}{} => {expect}", " ".repeat(pad));
                 if let Some(reason) = &case.reason {
                     let _ = write!(line, " {}", string_literal(&reason.value));
@@ -763,12 +756,7 @@ pub fn string_literal(s: &str) -> String {
 }
 
 fn map_key(key: &str) -> String {
-    let plain = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
+    if is_plain_key(key) {
         key.to_string()
     } else {
         string_literal(key)

@@ -364,6 +364,13 @@ fn builtin_ids() -> Vec<String> {
     builtin_all().iter().map(|p| p.id.to_string()).collect()
 }
 
+/// A value for every parameter of the built-in library that has no default, for the tools that
+/// evaluate the whole library at once: the benchmark, the property tests and the fuzz targets.
+pub const SAMPLE_PARAMETERS: &str = r#"{"tables": ["users", "salaries"], "allowed_dirs": ["/workspace"],
+    "extensions": [".pem", ".key"], "paths": ["/etc", "/var/secrets"], "roles": ["admin", "agent"],
+    "allowed_roles": ["admin", "agent"], "fields": ["body"], "min_clearance": 2, "start": 9, "end": 17,
+    "channels": ["C0123"], "system": "s3"}"#;
+
 /// Every built-in policy bound for use: parameters without a default are taken from `with`
 /// (shared by all policies), the others keep their defaults.
 pub fn bind_all_builtins(with: &Value, enforcement: Enforcement) -> Result<Vec<PolicyUse>, String> {

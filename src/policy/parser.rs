@@ -533,12 +533,12 @@ impl<'s> Builder<'s> {
                         match piece.as_rule() {
                             Rule::status => {
                                 expect = Some(match piece.as_str() {
-                                    "PASS" => Expected::Pass,
-                                    "BLOCK" => Expected::Block,
-                                    "WARN" => Expected::Warn,
-                                    "APPROVAL" => Expected::Approval,
-                                    "ERROR" => Expected::Error,
-                                    _ => Expected::NotApplicable,
+                                    "PASS" => Status::Pass,
+                                    "BLOCK" => Status::Block,
+                                    "WARN" => Status::Warn,
+                                    "APPROVAL" => Status::Approval,
+                                    "ERROR" => Status::Error,
+                                    _ => Status::NotApplicable,
                                 });
                             }
                             Rule::string => reason = Some(self.string(piece)?),
@@ -1385,7 +1385,7 @@ tests git.dont_push {
         };
         assert_eq!(block.policy.name, "git.dont_push");
         assert_eq!(block.cases.len(), 3);
-        assert_eq!(block.cases[0].expect, Expected::Block);
+        assert_eq!(block.cases[0].expect, Status::Block);
         assert_eq!(
             block.cases[0].reason.as_ref().unwrap().value,
             "push to 'main'"

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::ast::{self, Expected, ModifierKind};
+use super::ast::{self, ModifierKind};
 use super::checker;
 use super::diagnostic::{Code, Diagnostic, did_you_mean};
 use super::eval::{
@@ -278,14 +278,7 @@ fn compile_case(
             format!("policy `{}` cannot be evaluated at that level", policy.id),
         ));
     }
-    let expect = match case.expect {
-        Expected::Pass => Status::Pass,
-        Expected::Block => Status::Block,
-        Expected::Warn => Status::Warn,
-        Expected::Approval => Status::Approval,
-        Expected::Error => Status::Error,
-        Expected::NotApplicable => Status::NotApplicable,
-    };
+
     Ok(TestCase {
         name: case.name.value.clone(),
         location: source.location(case.span),
@@ -302,7 +295,7 @@ fn compile_case(
         lookups,
         at_run,
         at_action,
-        expect,
+        expect: case.expect,
         reason: case.reason.as_ref().map(|r| r.value.clone()),
     })
 }

@@ -153,6 +153,14 @@ impl PartialEq for Value {
     }
 }
 
+/// A map key written bare in the language (`{branch: ...}`); others need quotes.
+pub fn is_plain_key(key: &str) -> bool {
+    key.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 pub fn format_duration(ms: i64) -> String {
     if ms == 0 {
         return "0s".to_string();
@@ -229,12 +237,7 @@ impl fmt::Display for Value {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    let plain = key
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                    if plain {
+                    if is_plain_key(key) {
                         f.write_str(key)?;
                     } else {
                         write_string_literal(f, key)?;
