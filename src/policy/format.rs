@@ -502,7 +502,11 @@ impl Printer<'_> {
                     .iter()
                     .map(|e| self.expr(e, 0, &format!("{indent}{INDENT}")))
                     .collect();
-                (self.sequence("[", "]", &parts, expr.span, indent), ATOM)
+                let lines: Vec<usize> = items.iter().map(|e| self.line_of(e.span.start)).collect();
+                (
+                    self.sequence("[", "]", &parts, &lines, expr.span, indent),
+                    ATOM,
+                )
             }
             ExprKind::Map(entries) => {
                 let inner = format!("{indent}{INDENT}");
@@ -512,7 +516,14 @@ impl Printer<'_> {
                         format!("{}: {}", map_key(&key.value), self.expr(value, 0, &inner))
                     })
                     .collect();
-                (self.sequence("{", "}", &parts, expr.span, indent), ATOM)
+                let lines: Vec<usize> = entries
+                    .iter()
+                    .map(|(k, _)| self.line_of(k.span.start))
+                    .collect();
+                (
+                    self.sequence("{", "}", &parts, &lines, expr.span, indent),
+                    ATOM,
+                )
             }
             ExprKind::Var(ident) => (ident.name.clone(), ATOM),
             ExprKind::Field(base, field) => (
@@ -559,12 +570,26 @@ impl Printer<'_> {
                 } else {
                     (p, p + 1)
                 };
+                // `(x ?? "") matches r` reads better than its equivalent without parentheses.
+                let operand = |e: &Expr, min: u8| {
+                    let coalesce = matches!(e.kind, ExprKind::Binary(BinaryOp::Coalesce, ..));
+                    let bump = coalesce && op.precedence() == BinaryOp::Eq.precedence();
+                    self.expr(
+                        e,
+                        if bump {
+                            BinaryOp::Coalesce.precedence() + 1
+                        } else {
+                            min
+                        },
+                        indent,
+                    )
+                };
                 (
                     format!(
                         "{} {} {}",
-                        self.expr(lhs, left_min, indent),
+                        operand(lhs, left_min),
                         op.symbol(),
-                        self.expr(rhs, right_min, indent)
+                        operand(rhs, right_min)
                     ),
                     p,
                 )
@@ -653,11 +678,14 @@ impl Printer<'_> {
     }
 
     /// A list or map literal: on one line, or one item per line when the author wrote it so.
+    /// A list or map literal: on one line, or, when the author wrote it over several lines,
+    /// with the items grouped on lines as the author grouped them.
     fn sequence(
         &self,
         open: &str,
         close: &str,
         parts: &[String],
+        lines: &[usize],
         span: Span,
         indent: &str,
     ) -> String {
@@ -666,10 +694,19 @@ impl Printer<'_> {
         }
         if self.is_multiline(span) {
             let mut text = format!("{open}\n");
-            for part in parts {
-                let _ = writeln!(text, "{indent}{INDENT}{part},");
+            let mut previous_line = None;
+            for (part, line) in parts.iter().zip(lines) {
+                if previous_line == Some(line) && !part.contains('\n') {
+                    let _ = write!(text, " {part},");
+                } else {
+                    if previous_line.is_some() {
+                        text.push('\n');
+                    }
+                    let _ = write!(text, "{indent}{INDENT}{part},");
+                }
+                previous_line = Some(line);
             }
-            let _ = write!(text, "{indent}{close}");
+            let _ = write!(text, "\n{indent}{close}");
             text
         } else if open == "{" {
             format!("{{ {} }}", parts.join(", "))

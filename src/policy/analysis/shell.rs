@@ -46,6 +46,9 @@ pub struct ShellCommand {
     /// Nesting depth (0 = top level): one level per enclosing group or body, substitution,
     /// shell string, `find -exec` or `xargs`.
     pub depth: usize,
+    /// Whether a `for`, `while` or `until` loop encloses the command, at any depth: it may run
+    /// many times.
+    pub in_loop: bool,
 }
 
 /// A redirection attached to a command.
@@ -133,6 +136,7 @@ fn analyse(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
         depth: 0,
         context: Context::TopLevel,
         consumer: None,
+        in_loop: false,
     };
     walker.script(script, &scope, "the command")?;
     Ok(walker.out)
@@ -147,6 +151,7 @@ struct Scope {
     depth: usize,
     context: Context,
     consumer: Option<String>,
+    in_loop: bool,
 }
 
 impl Scope {
@@ -161,7 +166,14 @@ impl Scope {
             depth,
             context,
             consumer,
+            in_loop: self.in_loop,
         })
+    }
+
+    /// The scope of a loop's body and condition.
+    fn looping(mut self) -> Self {
+        self.in_loop = true;
+        self
     }
 }
 
@@ -544,7 +556,8 @@ fn resolve(mut argv: Vec<Arg>, scope: &Scope) -> Result<Resolved, ShellError> {
         if rule.role == Role::Xargs {
             resolved.scope = resolved
                 .scope
-                .nested(Context::Xargs, Some("xargs".to_owned()))?;
+                .nested(Context::Xargs, Some("xargs".to_owned()))?
+                .looping();
         }
     }
     resolved.argv = argv.split_off(at.min(argv.len()));
@@ -1018,7 +1031,15 @@ impl Walker {
         outer: &Scope,
         direct: &mut Vec<usize>,
     ) -> Result<(), ShellError> {
-        let scope = &outer.nested(Context::Subshell, outer.consumer.clone())?;
+        let loops = matches!(
+            compound,
+            ast::CompoundCommand::ForClause(_)
+                | ast::CompoundCommand::ArithmeticForClause(_)
+                | ast::CompoundCommand::WhileClause(_)
+                | ast::CompoundCommand::UntilClause(_)
+        );
+        let scope = outer.nested(Context::Subshell, outer.consumer.clone())?;
+        let scope = &if loops { scope.looping() } else { scope };
         let first = direct.len();
         match compound {
             ast::CompoundCommand::BraceGroup(ast::BraceGroupCommand { list, .. })
@@ -1190,6 +1211,7 @@ impl Walker {
             consumer: resolved.scope.consumer.clone(),
             context: resolved.scope.context,
             depth: resolved.scope.depth,
+            in_loop: resolved.scope.in_loop,
         });
         // A script built from a substitution's output is unknowable; the substitution itself is
         // still reported.
@@ -1204,7 +1226,10 @@ impl Walker {
             )?;
         }
         if rule_for(&name).is_some_and(|r| r.role == Role::Find) {
-            let inner = resolved.scope.nested(Context::FindExec, Some(name))?;
+            let inner = resolved
+                .scope
+                .nested(Context::FindExec, Some(name))?
+                .looping();
             for command in find_exec_commands(&args) {
                 self.emit(command, Vec::new(), Vec::new(), &inner)?;
             }
@@ -1570,6 +1595,22 @@ mod tests {
         let rm = one("sh -c \"rm -rf $HOME\"", "rm");
         assert_eq!(rm.args, strings(&["-rf", "$HOME"]));
         assert_eq!(rm.consumer.as_deref(), Some("sh"));
+    }
+
+    #[test]
+    fn commands_that_may_run_many_times_are_in_a_loop() {
+        let looped = |script: &str, name: &str| one(script, name).in_loop;
+        assert!(looped("for c in a b; do curl -X POST x; done", "curl"));
+        assert!(looped(
+            "while read c; do if true; then curl x; fi; done",
+            "curl"
+        ));
+        assert!(looped("until false; do { curl x; }; done", "curl"));
+        assert!(looped("cat ids | xargs -n1 curl", "curl"));
+        assert!(looped("find . -exec rm {} \\;", "rm"));
+        assert!(!looped("if true; then curl x; fi", "curl"));
+        assert!(!looped("{ curl x; } > log", "curl"));
+        assert!(!looped("curl x", "curl"));
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub fn shell_commands(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
             ),
             ("context", Value::str(command.context.as_str())),
             ("depth", count(command.depth)),
+            ("in_loop", Value::Bool(command.in_loop)),
         ])
     })))
 }

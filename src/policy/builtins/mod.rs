@@ -115,7 +115,7 @@ pub static BUILTINS: &[Builtin] = &[
     builtin!("path.dirname"("p": Str) -> Str, false, path::dirname, "The normalised path without its last component."),
     builtin!("path.extension"("p": Str) -> Str, false, path::extension, "The file name's extension without the dot, lower-cased; \"\" for none (and for dotfiles such as .env)."),
     builtin!("path.components"("p": Str) -> List, false, path::components, "The components of the normalised path."),
-    builtin!("shell.commands"("script": Str) -> List, true, analysis::shell_commands, "Every command a shell script would run, lexed by a real shell parser: {name, program, args, argv, assignments, wrappers, redirects, upstream, downstream, consumer, context, depth}."),
+    builtin!("shell.commands"("script": Str) -> List, true, analysis::shell_commands, "Every command a shell script would run, lexed by a real shell parser: {name, program, args, argv, assignments, wrappers, redirects, upstream, downstream, consumer, context, depth, in_loop}."),
     builtin!("sql.statements"("sql": Str) -> List, true, analysis::sql_statements, "The statements of a SQL string, parsed: {kind, object, tables, target_tables, has_where, where_is_trivial, has_limit, is_ddl, columns}. An error when it does not parse."),
     builtin!("sql.parses"("sql": Str) -> Bool, true, analysis::sql_parses, "Whether the SQL string parses."),
     builtin!("sql.keywords"("sql": Str) -> List, true, analysis::sql_keywords, "The upper-case keyword tokens of a SQL string (identifiers and strings excluded); never fails."),
