@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 
 use super::policies::{render as render_table, table};
@@ -14,6 +14,7 @@ use crate::policy::eval::{
     RuleTrace, Session, Status,
 };
 use crate::policy::library::{bind, resolve};
+use crate::policy::types::parse_time;
 use crate::policy::value::{Map, Value};
 
 #[derive(clap::Args)]
@@ -98,11 +99,7 @@ fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
         }
     };
     let now = match &args.now {
-        Some(text) => DateTime::parse_from_rfc3339(text)
-            .map_err(|_| {
-                format!("--now `{text}` is not an RFC 3339 time (e.g. 2026-01-31T22:00:00Z)")
-            })?
-            .with_timezone(&Utc),
+        Some(text) => parse_time(text).map_err(|why| format!("--now: {why}"))?,
         None => Utc::now(),
     };
     let workspace = match &args.workspace {
@@ -160,13 +157,8 @@ pub fn run(out: &Output, args: &Args) -> u8 {
             return exit::USAGE;
         }
     };
-    let action = action.or_else(|| {
-        (!policy.levels.run).then(|| ActionCall {
-            system: "agent".into(),
-            name: "tool_call".into(),
-            args: request.payload.clone(),
-        })
-    });
+    let action = action
+        .or_else(|| (!policy.levels.run).then(|| ActionCall::unnamed(request.payload.clone())));
     let ctx = match &action {
         Some(call) => Context::action(&request, call),
         None => Context::run(&request),

@@ -113,6 +113,13 @@ struct Binding {
     constant: Option<Value>,
 }
 
+impl Binding {
+    /// What reading the name compiles to: its constant if known, else its slot.
+    fn reader(&self) -> Op {
+        self.constant.clone().map_or(Op::Slot(self.slot), Op::Const)
+    }
+}
+
 struct Compiler<'f> {
     file: &'f Arc<SourceFile>,
     diagnostics: Vec<Diagnostic>,
@@ -194,7 +201,8 @@ impl<'f> Compiler<'f> {
             .find(|b| b.name == name)
     }
 
-    fn use_binding(&mut self, name: &str) -> Option<(usize, Ty, BindingKind)> {
+    /// The binding a name refers to, counted as used.
+    fn use_binding(&mut self, name: &str) -> Option<&Binding> {
         let index = self
             .visible
             .iter()
@@ -203,7 +211,7 @@ impl<'f> Compiler<'f> {
             .find(|&i| self.bindings.get(i).is_some_and(|b| b.name == name))?;
         let binding = self.bindings.get_mut(index)?;
         binding.uses += 1;
-        Some((binding.slot, binding.ty, binding.kind))
+        Some(binding)
     }
 
     fn policy(&mut self, policy: &ast::Policy, namespace: &str) -> Option<CompiledPolicy> {
@@ -456,32 +464,53 @@ impl<'f> Compiler<'f> {
     }
 
     /// The paths (`input.branch`, `protected`, `actor.role`) a rule reads, for its evidence.
-    fn evidence(&mut self, expr: &Expr) -> Vec<(String, Node)> {
+    fn evidence(&self, expr: &Expr) -> Vec<(String, Node)> {
         let mut paths = Vec::new();
         collect_paths(expr, &mut paths);
         let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for path in paths {
-            let text = self.file.slice(path.span).to_string();
-            let root = path_root(path);
-            let resolvable = Root::from_name(root).is_some() || self.lookup_binding(root).is_some();
-            if !resolvable || !seen.insert(text.clone()) {
-                continue;
+        paths
+            .into_iter()
+            .filter(|path| seen.insert(self.file.slice(path.span)))
+            .filter_map(|path| {
+                Some((
+                    self.file.slice(path.span).to_string(),
+                    self.path_node(path)?,
+                ))
+            })
+            .take(8)
+            .collect()
+    }
+
+    /// A path compiled for evidence: reading it is not a use and reports nothing; a path whose
+    /// root is out of scope here (a quantifier's variable) gives `None`.
+    fn path_node(&self, expr: &Expr) -> Option<Node> {
+        let op = match &expr.kind {
+            ExprKind::Var(ident) => match self.lookup_binding(&ident.name) {
+                Some(binding) => binding.reader(),
+                None => Op::Root(Root::from_name(&ident.name)?),
+            },
+            ExprKind::Field(base, field) => Op::Field(
+                Box::new(self.path_node(base)?),
+                Arc::from(field.name.as_str()),
+            ),
+            ExprKind::Index(base, index) => {
+                let key = match &index.kind {
+                    ExprKind::Int(n) => Value::Int(*n),
+                    ExprKind::Str(s) => Value::str(s.as_str()),
+                    _ => return None,
+                };
+                let key = Node {
+                    op: Op::Const(key),
+                    span: index.span,
+                };
+                Op::Index(Box::new(self.path_node(base)?), Box::new(key))
             }
-            let diagnostics = self.diagnostics.len();
-            let uses: Vec<usize> = self.bindings.iter().map(|b| b.uses).collect();
-            let (node, _) = self.expr(path);
-            // Reading a name for evidence is not a use, and cannot add diagnostics.
-            self.diagnostics.truncate(diagnostics);
-            for (binding, count) in self.bindings.iter_mut().zip(uses) {
-                binding.uses = count;
-            }
-            out.push((text, node));
-            if out.len() == 8 {
-                break;
-            }
-        }
-        out
+            _ => return None,
+        };
+        Some(Node {
+            op,
+            span: expr.span,
+        })
     }
 
     /// Compiles an expression; a part that reads nothing from the request is computed now, once,
@@ -632,13 +661,8 @@ impl<'f> Compiler<'f> {
     }
 
     fn variable(&mut self, ident: &ast::Ident) -> (Op, Ty) {
-        if let Some((slot, ty, _)) = self.use_binding(&ident.name) {
-            let constant = self
-                .bindings
-                .iter()
-                .find(|b| b.slot == slot)
-                .and_then(|b| b.constant.clone());
-            return (constant.map_or(Op::Slot(slot), Op::Const), ty);
+        if let Some(binding) = self.use_binding(&ident.name) {
+            return (binding.reader(), binding.ty);
         }
         if let Some(root) = Root::from_name(&ident.name) {
             if self.constant_only {
@@ -1051,7 +1075,7 @@ impl<'f> Compiler<'f> {
             return (Op::Const(Value::Null), Ty::Any);
         }
         let system_ref = match self.use_binding(&system.name) {
-            Some((slot, _, BindingKind::Param)) => SystemRef::Param(slot),
+            Some(binding) if binding.kind == BindingKind::Param => SystemRef::Param(binding.slot),
             _ => SystemRef::Named(system.name.clone()),
         };
         let mut nodes = Vec::new();
@@ -1130,14 +1154,6 @@ fn is_path(expr: &Expr) -> bool {
             is_path(base) && matches!(index.kind, ExprKind::Int(_) | ExprKind::Str(_))
         }
         _ => false,
-    }
-}
-
-fn path_root(expr: &Expr) -> &str {
-    match &expr.kind {
-        ExprKind::Var(ident) => &ident.name,
-        ExprKind::Field(base, _) | ExprKind::Index(base, _) => path_root(base),
-        _ => "",
     }
 }
 

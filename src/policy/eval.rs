@@ -18,6 +18,7 @@ use super::builtins::Host;
 use super::checker::{compile_glob, compile_regex};
 use super::program::*;
 use super::source::Location;
+use super::types::with_article;
 use super::value::{Map, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -46,6 +47,18 @@ pub struct ActionCall {
     pub system: String,
     pub name: String,
     pub args: Value,
+}
+
+impl ActionCall {
+    /// A call with no system of its own, for evaluating an action-level policy where no action
+    /// is named (`enact explain` without `--action`, test cases without `action`).
+    pub fn unnamed(args: Value) -> ActionCall {
+        ActionCall {
+            system: "agent".into(),
+            name: "tool_call".into(),
+            args,
+        }
+    }
 }
 
 /// A request seen at one level: run level (before any step) or action level (before one step).
@@ -605,7 +618,7 @@ impl<'a> Session<'a> {
                 node.span,
                 format!(
                     "a condition must be true or false, but this is {} `{other}`",
-                    article(other.type_name())
+                    with_article(other.type_name())
                 ),
             ),
         }
@@ -650,7 +663,7 @@ impl<'a> Session<'a> {
                     span,
                     format!(
                         "cannot read field `{field}` of {} `{other}`",
-                        article(other.type_name())
+                        with_article(other.type_name())
                     ),
                 ),
             },
@@ -665,7 +678,7 @@ impl<'a> Session<'a> {
                     operand.span,
                     format!(
                         "`not` needs true or false, got {} `{other}`",
-                        article(other.type_name())
+                        with_article(other.type_name())
                     ),
                 ),
             },
@@ -679,7 +692,10 @@ impl<'a> Session<'a> {
                 Value::Duration(ms) => Ok(Value::Duration(-ms)),
                 other => fail(
                     span,
-                    format!("cannot negate {} `{other}`", article(other.type_name())),
+                    format!(
+                        "cannot negate {} `{other}`",
+                        with_article(other.type_name())
+                    ),
                 ),
             },
             Op::And(lhs, rhs) => {
@@ -768,7 +784,7 @@ impl<'a> Session<'a> {
                             format!(
                                 "`{}` needs a list, got {} `{other}`",
                                 kind.keyword(),
-                                article(other.type_name())
+                                with_article(other.type_name())
                             ),
                         );
                     }
@@ -882,7 +898,7 @@ impl<'a> Session<'a> {
                 node.span,
                 format!(
                     "`{context}` needs true or false, got {} `{other}`",
-                    article(other.type_name())
+                    with_article(other.type_name())
                 ),
             ),
         }
@@ -895,7 +911,7 @@ impl<'a> Session<'a> {
                 node.span,
                 format!(
                     "{context} needs a string, got {} `{other}`",
-                    article(other.type_name())
+                    with_article(other.type_name())
                 ),
             ),
         }
@@ -1056,11 +1072,6 @@ fn history_actions(receipts: &[Value], wanted: Option<&str>) -> Vec<Value> {
     out
 }
 
-fn article(type_name: &str) -> String {
-    let vowel = type_name.starts_with(['a', 'e', 'i', 'o', 'u']);
-    format!("{} {type_name}", if vowel { "an" } else { "a" })
-}
-
 fn index_value(base: &Value, index: &Value) -> Result<Value, String> {
     match (base, index) {
         (Value::Null, _) => Ok(Value::Null),
@@ -1076,8 +1087,8 @@ fn index_value(base: &Value, index: &Value) -> Result<Value, String> {
         (Value::Map(map), Value::Str(key)) => Ok(map.get(key).cloned().unwrap_or_default()),
         (base, index) => Err(format!(
             "cannot index {} with {} `{index}`",
-            article(base.type_name()),
-            article(index.type_name())
+            with_article(base.type_name()),
+            with_article(index.type_name())
         )),
     }
 }
@@ -1098,8 +1109,8 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, String> {
         format!(
             "`{}` cannot combine {} `{l}` and {} `{r}`",
             op.symbol(),
-            article(l.type_name()),
-            article(r.type_name())
+            with_article(l.type_name()),
+            with_article(r.type_name())
         )
     };
     Ok(match op {
@@ -1140,7 +1151,7 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, String> {
                     return Err(format!(
                         "`{}` needs a list, map or string on its right, got {} `{r}`",
                         op.symbol(),
-                        article(r.type_name())
+                        with_article(r.type_name())
                     ));
                 }
             };

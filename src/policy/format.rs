@@ -208,39 +208,25 @@ impl Printer<'_> {
             Some(LevelRestriction::Run) => " on run",
             None => "",
         };
-        let header_span = Span::new(
-            policy.span.start,
-            policy
-                .scopes
-                .first()
-                .map(|s| s.span.start)
-                .or(policy.rules.first().map(|r| r.span.start))
-                .unwrap_or(policy.span.end),
-        );
         let params_text = if params.is_empty() {
             String::new()
         } else {
             format!("({})", params.join(", "))
         };
         let one_line = format!("policy {}{params_text}{level} {{", policy.name.name);
-        let header_has_comment = policy
+        // The header runs from `policy` to the `{` that follows the name and the parameters.
+        let after = policy
             .params
-            .iter()
-            .any(|p| self.has_comment_inside(Span::new(p.span.start, p.span.end + 1)))
-            || self.has_comment_inside(Span::new(
-                policy.name.span.end,
-                policy
-                    .params
-                    .last()
-                    .map_or(policy.name.span.end, |p| p.span.end),
-            ));
-        if header_has_comment {
-            let end = self
-                .text
-                .get(header_span.start..header_span.end)
-                .and_then(|t| t.find('{'))
-                .map_or(header_span.end, |i| header_span.start + i + 1);
-            self.verbatim(Span::new(policy.span.start, end), "");
+            .last()
+            .map_or(policy.name.span.end, |p| p.span.end);
+        let header_end = self
+            .text
+            .get(after..)
+            .and_then(|t| t.find('{'))
+            .map_or(after, |i| after + i + 1);
+        let header = Span::new(policy.span.start, header_end);
+        if self.has_comment_inside(header) {
+            self.verbatim(header, "");
         } else if one_line.len() <= WIDTH || params.is_empty() {
             let _ = writeln!(self.out, "{one_line}");
         } else {
@@ -677,6 +663,28 @@ impl Printer<'_> {
         (!text.is_empty() && !text.chars().any(char::is_whitespace)).then(|| text.to_string())
     }
 
+    fn template(&self, template: &Template) -> String {
+        let mut out = String::from("\"");
+        for part in &template.parts {
+            match part {
+                TemplatePart::Text(text) => {
+                    for c in text.chars() {
+                        match c {
+                            '{' => out.push_str("{{"),
+                            '}' => out.push_str("}}"),
+                            c => push_escaped(&mut out, c),
+                        }
+                    }
+                }
+                TemplatePart::Expr(expr) => {
+                    let _ = write!(out, "{{{}}}", self.expr(expr, 0, INDENT));
+                }
+            }
+        }
+        out.push('"');
+        out
+    }
+
     /// A list or map literal: on one line, or one item per line when the author wrote it so.
     /// A list or map literal: on one line, or, when the author wrote it over several lines,
     /// with the items grouped on lines as the author grouped them.
@@ -732,34 +740,6 @@ fn flatten_chain<'e>(expr: &'e Expr, op: BinaryOp, out: &mut Vec<&'e Expr>) {
         }
         _ => out.push(expr),
     }
-}
-
-impl Printer<'_> {
-    fn template(&self, template: &Template) -> String {
-        template_text(template, self)
-    }
-}
-
-fn template_text(template: &Template, printer: &Printer<'_>) -> String {
-    let mut out = String::from("\"");
-    for part in &template.parts {
-        match part {
-            TemplatePart::Text(text) => {
-                for c in text.chars() {
-                    match c {
-                        '{' => out.push_str("{{"),
-                        '}' => out.push_str("}}"),
-                        c => push_escaped(&mut out, c),
-                    }
-                }
-            }
-            TemplatePart::Expr(expr) => {
-                let _ = write!(out, "{{{}}}", printer.expr(expr, 0, INDENT));
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn push_escaped(out: &mut String, c: char) {

@@ -15,6 +15,7 @@ use pest_derive::Parser;
 use super::ast::*;
 use super::diagnostic::{Code, Diagnostic};
 use super::source::SourceFile;
+use super::types::{parse_duration, parse_time_of_day};
 
 #[derive(Parser)]
 #[grammar = "../grammar/enact.pest"]
@@ -27,45 +28,26 @@ pub struct Parsed {
 }
 
 pub fn parse(source: &Arc<SourceFile>) -> Parsed {
-    let builder = Builder {
-        source,
-        base: 0,
-        comments: Vec::new(),
-        diagnostics: RefCell::new(Vec::new()),
-    };
     let mut file = File::default();
+    let mut diagnostics = Vec::new();
     for (start, end) in chunks(&source.text) {
         let Some(text) = source.text.get(start..end) else {
             continue;
         };
-        let mut chunk = Builder {
-            base: start,
-            ..builder.reborrow()
-        };
+        let mut chunk = Builder::new(source, start);
         match Grammar::parse(Rule::chunk, text) {
             Ok(pairs) => chunk.chunk(pairs, &mut file),
             Err(error) => chunk.push(syntax_error(source, start, text, &error)),
         }
-        builder
-            .diagnostics
-            .borrow_mut()
-            .extend(chunk.diagnostics.take());
+        diagnostics.append(chunk.diagnostics.get_mut());
     }
     attach_docs(&mut file, &source.text);
-    Parsed {
-        file,
-        diagnostics: builder.diagnostics.into_inner(),
-    }
+    Parsed { file, diagnostics }
 }
 
 /// Parses a single expression (used for `${ }` templates in workflows and by tests).
 pub fn parse_expression(source: &Arc<SourceFile>) -> Result<Expr, Diagnostic> {
-    let builder = Builder {
-        source,
-        base: 0,
-        comments: Vec::new(),
-        diagnostics: RefCell::new(Vec::new()),
-    };
+    let builder = Builder::new(source, 0);
     let text = &*source.text;
     let mut pairs =
         Grammar::parse(Rule::expr, text).map_err(|error| syntax_error(source, 0, text, &error))?;
@@ -92,48 +74,26 @@ pub fn parse_expression(source: &Arc<SourceFile>) -> Result<Expr, Diagnostic> {
 }
 
 /// Byte ranges of the top-level chunks: a chunk starts at a line beginning with `policy` or
-/// `tests` in the first column, together with the comment lines directly above it.
+/// `tests` in the first column. (Comments above an item may fall in the chunk before it; they
+/// are collected file-wide, so docs and the formatter find them all the same.)
 fn chunks(text: &str) -> Vec<(usize, usize)> {
-    let mut line_starts = vec![0];
-    line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
     let starts_item = |line: &str| {
         ["policy", "tests"].iter().any(|kw| {
             line.strip_prefix(kw)
                 .is_some_and(|rest| rest.starts_with([' ', '\t']))
         })
     };
-    let mut boundaries = vec![0];
-    for (index, &start) in line_starts.iter().enumerate() {
-        let line = text.get(start..).unwrap_or("");
-        if index == 0 || !starts_item(line) {
-            continue;
-        }
-        // Keep the comment block (doc comments) directly above the item with the item.
-        let mut first = index;
-        while let Some(previous) = first.checked_sub(1) {
-            let prev_start = line_starts.get(previous).copied().unwrap_or(0);
-            let is_comment = text
-                .get(prev_start..)
-                .is_some_and(|l| l.trim_start_matches([' ', '\t']).starts_with('#'));
-            if previous == 0 || !is_comment {
-                if is_comment {
-                    first = previous;
-                }
-                break;
-            }
-            first = previous;
-        }
-        let boundary = line_starts.get(first).copied().unwrap_or(start);
-        if boundary > *boundaries.last().unwrap_or(&0) {
-            boundaries.push(boundary);
-        }
-    }
-    let mut ranges: Vec<(usize, usize)> = boundaries
+    let mut boundaries: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .filter(|&start| text.get(start..).is_some_and(starts_item))
+        .collect();
+    boundaries.insert(0, 0);
+    boundaries.push(text.len());
+    boundaries
         .windows(2)
         .filter_map(|w| Some((*w.first()?, *w.get(1)?)))
-        .collect();
-    ranges.push((*boundaries.last().unwrap_or(&0), text.len()));
-    ranges
+        .collect()
 }
 
 /// `##` comments directly above a policy (no blank line between) become its doc.
@@ -205,10 +165,10 @@ struct Builder<'s> {
 type Built<T> = Option<T>;
 
 impl<'s> Builder<'s> {
-    fn reborrow(&self) -> Builder<'s> {
+    fn new(source: &'s Arc<SourceFile>, base: usize) -> Self {
         Builder {
-            source: self.source,
-            base: self.base,
+            source,
+            base,
             comments: Vec::new(),
             diagnostics: RefCell::new(Vec::new()),
         }
@@ -795,60 +755,23 @@ impl<'s> Builder<'s> {
     }
 
     fn duration(&self, pair: &Pair<'_, Rule>) -> Built<i64> {
-        let text = pair.as_str();
-        let mut total: i64 = 0;
-        let mut digits = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
-            }
-            let unit_ms: i64 = match c {
-                'm' if chars.peek() == Some(&'s') => {
-                    chars.next();
-                    1
-                }
-                's' => 1_000,
-                'm' => 60_000,
-                'h' => 3_600_000,
-                'd' => 86_400_000,
-                _ => 604_800_000,
-            };
-            let amount = std::mem::take(&mut digits)
-                .parse::<i64>()
-                .ok()
-                .and_then(|n| n.checked_mul(unit_ms))
-                .and_then(|ms| total.checked_add(ms));
-            match amount {
-                Some(sum) => total = sum,
-                None => {
-                    self.push(self.literal_error(pair, "duration literal out of range"));
-                    return None;
-                }
-            }
+        let ms = parse_duration(pair.as_str());
+        if ms.is_none() {
+            self.push(self.literal_error(pair, "duration literal out of range"));
         }
-        Some(total)
+        ms
     }
 
     fn time_of_day(&self, pair: &Pair<'_, Rule>) -> Built<u32> {
-        let mut fields = pair.as_str().split(':').map(|f| f.parse::<u32>().ok());
-        let hour = fields.next().flatten();
-        let minute = fields.next().flatten();
-        let second = fields.next().flatten().unwrap_or(0);
-        match (hour, minute) {
-            (Some(h), Some(m)) if h < 24 && m < 60 && second < 60 => {
-                Some(h * 3600 + m * 60 + second)
-            }
-            _ => {
-                self.push(
-                    self.literal_error(pair, format!("`{}` is not a time of day", pair.as_str()))
-                        .label("hours run 0–23, minutes and seconds 0–59")
-                        .help("write times of day as HH:MM or HH:MM:SS, e.g. 22:00"),
-                );
-                None
-            }
+        let seconds = parse_time_of_day(pair.as_str());
+        if seconds.is_none() {
+            self.push(
+                self.literal_error(pair, format!("`{}` is not a time of day", pair.as_str()))
+                    .label("hours run 0–23, minutes and seconds 0–59")
+                    .help("write times of day as HH:MM or HH:MM:SS, e.g. 22:00"),
+            );
         }
+        seconds
     }
 }
 
@@ -1351,11 +1274,11 @@ policy dont_push(protected: list<string> = ["main"], note: string = "x") on acti
             );
             assert!(Grammar::parse(Rule::keyword, word).is_ok(), "{word}");
         }
-        assert!(
-            Grammar::parse(Rule::keyword, "input")
-                .map(|p| p.as_str().len() != 5)
-                .unwrap_or(true)
-        );
+        // A name that merely starts with a keyword is a name.
+        for name in ["input", "counter", "notes", "mapping", "ifs", "bypass"] {
+            let parsed = Grammar::parse(Rule::ident, name).map(|p| p.as_str().to_string());
+            assert_eq!(parsed.ok().as_deref(), Some(name));
+        }
     }
 
     #[test]

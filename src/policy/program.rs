@@ -34,10 +34,6 @@ impl CompiledPolicy {
     pub fn location(&self, span: Span) -> Location {
         self.file.location(span)
     }
-
-    pub fn doc_line(&self) -> &str {
-        self.doc.first().map_or("", String::as_str)
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -16,6 +16,7 @@ use super::eval::{
 use super::library::{LoadedFile, Resolution, bind};
 use super::program::CompiledPolicy;
 use super::source::{Location, SourceFile};
+use super::types::parse_time;
 use super::value::Value;
 
 pub const DEFAULT_NOW: &str = "2026-01-15T12:00:00Z";
@@ -137,8 +138,7 @@ fn compile_case(
         ("attributes", Value::empty_map()),
     ]);
     let mut env = Value::empty_map();
-    let mut now = DateTime::parse_from_rfc3339(DEFAULT_NOW)
-        .map_or(DateTime::<Utc>::UNIX_EPOCH, |t| t.with_timezone(&Utc));
+    let mut now = parse_time(DEFAULT_NOW).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let mut action = None;
     let mut workflow = Value::Null;
     let mut workspace = DEFAULT_WORKSPACE.to_string();
@@ -221,14 +221,7 @@ fn compile_case(
             }
             "now" => {
                 let text = text()?;
-                now = DateTime::parse_from_rfc3339(&text)
-                    .map_err(|_| {
-                        bad(
-                            span,
-                            format!("`{text}` is not an RFC 3339 time (e.g. {DEFAULT_NOW})"),
-                        )
-                    })?
-                    .with_timezone(&Utc);
+                now = parse_time(&text).map_err(|why| bad(span, why))?;
             }
             "action" => {
                 let text = text()?;
@@ -318,9 +311,8 @@ fn receipt_with_time(entry: &Value, now: DateTime<Utc>) -> Result<Value, String>
     match map.get("started_at") {
         Some(Value::Time(_)) => {}
         Some(Value::Str(text)) => {
-            let time = DateTime::parse_from_rfc3339(text)
-                .map_err(|_| format!("`started_at` `{text}` is not an RFC 3339 time"))?;
-            map.insert("started_at".into(), Value::Time(time.with_timezone(&Utc)));
+            let time = parse_time(text).map_err(|why| format!("`started_at`: {why}"))?;
+            map.insert("started_at".into(), Value::Time(time));
         }
         _ => return Err("each history entry needs `age` (e.g. 2h) or `started_at`".into()),
     }
@@ -415,14 +407,13 @@ impl TestCase {
             check(Context::run(&request), "run");
         }
         if self.at_action {
-            let (system, name) = self
-                .action
-                .clone()
-                .unwrap_or_else(|| ("agent".into(), "tool_call".into()));
-            let call = ActionCall {
-                system,
-                name,
-                args: self.input.clone(),
+            let call = match &self.action {
+                Some((system, name)) => ActionCall {
+                    system: system.clone(),
+                    name: name.clone(),
+                    args: self.input.clone(),
+                },
+                None => ActionCall::unnamed(self.input.clone()),
             };
             check(Context::action(&request, &call), "action");
         }

@@ -1,6 +1,8 @@
 //! Static types: what the checker knows of an expression before any request arrives. `Any`
 //! means "only known at run time"; the checker reports a mismatch only when it is certain.
 
+use chrono::{DateTime, Utc};
+
 use super::ast::TypeExpr;
 use super::value::Value;
 
@@ -47,9 +49,7 @@ impl Ty {
 
     /// The name with its article: "a string", "an int".
     pub fn a(self) -> String {
-        let name = self.name();
-        let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u']);
-        format!("{} {name}", if vowel { "an" } else { "a" })
+        with_article(self.name())
     }
 
     /// Can a value of static type `self` be what `expected` asks for? `Any` on either side
@@ -148,9 +148,7 @@ impl TypeExpr {
                     format!("`{s}` is not a time of day (write it as HH:MM, e.g. 22:00)")
                 })
             }
-            (TypeExpr::Time, Value::Str(s)) => chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| Value::Time(t.with_timezone(&chrono::Utc)))
-                .map_err(|_| format!("`{s}` is not an RFC 3339 time (e.g. 2026-01-31T22:00:00Z)")),
+            (TypeExpr::Time, Value::Str(s)) => parse_time(s).map(Value::Time),
             (TypeExpr::List(element), Value::List(items)) => match element {
                 None => Ok(value.clone()),
                 Some(element) => items
@@ -163,6 +161,19 @@ impl TypeExpr {
             _ => Err(mismatch()),
         }
     }
+}
+
+/// A type name with its article: "a string", "an int".
+pub fn with_article(type_name: &str) -> String {
+    let vowel = type_name.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {type_name}", if vowel { "an" } else { "a" })
+}
+
+/// An RFC 3339 time in UTC, or a message saying how to write one.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time (e.g. 2026-01-31T22:00:00Z)"))
 }
 
 /// `30s`, `15m`, `24h`, `7d`, `2w`, `250ms`, `1h30m` → milliseconds.

@@ -10,8 +10,6 @@ mod time;
 use super::types::Ty;
 use super::value::Value;
 
-pub use path::normalize as normalize_path;
-
 /// What a function may know of the machine: the workspace and home directory, given by the
 /// request, so that path functions stay deterministic.
 pub struct Host<'a> {

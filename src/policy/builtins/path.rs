@@ -45,7 +45,7 @@ fn strip_home_variable(path: &str) -> Option<&str> {
     })
 }
 
-pub fn is_within_dir(path: &str, dir: &str) -> bool {
+fn is_within_dir(path: &str, dir: &str) -> bool {
     dir == "/"
         || path == dir
         || path

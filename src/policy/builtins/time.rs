@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::{Host, arg, str_arg};
+use crate::policy::types::parse_time;
 use crate::policy::value::Value;
 
 fn time_arg(args: &[Value]) -> Result<DateTime<Utc>, String> {
@@ -49,10 +50,7 @@ fn local(args: &[Value], zone_index: usize) -> Result<NaiveDateTime, String> {
 }
 
 pub fn parse(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
-    let text = str_arg(args, 0, "time's argument")?;
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| Value::Time(t.with_timezone(&Utc)))
-        .map_err(|_| format!("`{text}` is not an RFC 3339 time (e.g. 2026-01-31T22:00:00Z)"))
+    parse_time(str_arg(args, 0, "time's argument")?).map(Value::Time)
 }
 
 pub fn hour(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
