@@ -355,6 +355,21 @@ fn check_and_test_exit_codes() {
     assert!(failed.stdout.ends_with("1 passed, 1 failed\n"));
 
     std::fs::write(
+        dir.path().join("ok.test.enact"),
+        "tests ok {\n  \"wrong reason\" {} => PASS \"great\"\n}\n",
+    )
+    .unwrap();
+    let reason = enact_in(dir.path(), &["test"]);
+    assert_eq!(reason.code, 1);
+    assert!(
+        reason
+            .stdout
+            .contains("expected a reason containing \"great\" at run level, got \"fine\""),
+        "{}",
+        reason.stdout
+    );
+
+    std::fs::write(
         dir.path().join("bad.enact"),
         "policy bad {\n  deny when x\n}\n",
     )

@@ -325,3 +325,38 @@ fn the_same_policy_reads_a_payload_and_an_action_alike() {
         Session::new(&Context::action(&req, &call), &NoLookups, &NoHistory).evaluate(&use_);
     assert_eq!((run.status, action.status), (Status::Pass, Status::Block));
 }
+
+#[test]
+fn the_readme_shell_table_holds() {
+    let shell = enact::policy::builtins::find("shell.commands").unwrap();
+    let host = enact::policy::builtins::Host {
+        workspace: "/w",
+        home: "/h",
+    };
+    let commands = (shell.call)(&host, &[Value::str(r#"FOO=1 sudo rm -rf "$HOME""#)]).unwrap();
+    let rm = &commands.as_list().unwrap()[0];
+    assert_eq!(rm.get("name"), Some(&Value::str("rm")));
+    assert_eq!(rm.get("program"), Some(&Value::str("rm")));
+    assert_eq!(
+        rm.get("args"),
+        Some(&Value::list(["-rf".into(), "$HOME".into()]))
+    );
+    assert_eq!(
+        rm.get("argv"),
+        Some(&Value::list(["rm".into(), "-rf".into(), "$HOME".into()]))
+    );
+    assert_eq!(
+        rm.get("assignments"),
+        Some(&Value::map([("FOO", Value::str("1"))]))
+    );
+    assert_eq!(rm.get("wrappers"), Some(&Value::list(["sudo".into()])));
+    let echo = (shell.call)(&host, &[Value::str("echo x >> .gitignore")]).unwrap();
+    let redirect = Value::map([
+        ("op", Value::str(">>")),
+        ("target", Value::str(".gitignore")),
+    ]);
+    assert_eq!(
+        echo.as_list().unwrap()[0].get("redirects"),
+        Some(&Value::list([redirect]))
+    );
+}
