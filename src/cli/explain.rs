@@ -71,22 +71,6 @@ fn json_arg(flag: &str, text: Option<&str>) -> Result<Value, String> {
     }
 }
 
-fn key_values(flag: &str, items: &[String], parse_json: bool) -> Result<Value, String> {
-    let mut map = Map::new();
-    for item in items {
-        let (key, value) = item
-            .split_once('=')
-            .ok_or_else(|| format!("--{flag} takes KEY=VALUE, got `{item}`"))?;
-        let value = if parse_json {
-            Value::from_json_str(value).unwrap_or_else(|_| Value::str(value))
-        } else {
-            Value::str(value)
-        };
-        map.insert(key.into(), value);
-    }
-    Ok(Value::Map(map.into()))
-}
-
 fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
     let payload = match json_arg("payload", args.payload.as_deref())? {
         Value::Null => Value::empty_map(),
@@ -124,7 +108,7 @@ fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
         actor: Value::map([
             ("email", args.actor.clone().map_or(Value::Null, Value::from)),
             ("role", args.role.clone().map_or(Value::Null, Value::from)),
-            ("attributes", key_values("attr", &args.attrs, true)?),
+            ("attributes", Value::from(&serde_json::Value::Object(super::key_values("attr", &args.attrs)?))),
         ]),
         workflow: args.workflow.as_ref().map_or(Value::Null, |name| {
             Value::map([("name", Value::str(name.as_str()))])
@@ -132,7 +116,11 @@ fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
         payload,
         plan: Value::list([]),
         now,
-        env: key_values("env", &args.env, false)?,
+        env: Value::map(
+            super::key_values("env", &args.env)?
+                .into_iter()
+                .map(|(k, v)| (k, Value::str(v.as_str().map_or_else(|| v.to_string(), str::to_string)))),
+        ),
         workspace: workspace.display().to_string(),
         home: std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
     };

@@ -130,6 +130,24 @@ impl Value {
     }
 }
 
+impl From<&serde_json::Value> for Value {
+    fn from(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::str(s.as_str()),
+            serde_json::Value::Array(items) => Value::list(items.iter().map(Value::from)),
+            serde_json::Value::Object(map) => {
+                Value::map(map.iter().map(|(k, v)| (k.as_str(), Value::from(v))))
+            }
+        }
+    }
+}
+
 /// Equality across the language: ints and floats compare by number, containers by content.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {

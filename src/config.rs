@@ -1,0 +1,341 @@
+//! `enact.yaml` (SPEC §3): where receipts go, the signing secret's variable, the policies applied
+//! to every workflow, the systems steps may act on, and where workflows live. Found in the
+//! working directory or a parent, or given with `--config`; without one Enact runs on embedded
+//! defaults. Unknown keys are errors that name the nearest key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::policy::diagnostic::did_you_mean;
+use crate::workflow::PolicyEntry;
+
+/// The file name looked for in the working directory and its parents.
+pub const CONFIG_FILE: &str = "enact.yaml";
+
+/// The variable the signing secret is read from unless the config names another.
+pub const DEFAULT_SECRET_ENV: &str = "ENACT_SECRET";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    receipts: Option<String>,
+    secret_env: Option<String>,
+    secret_file: Option<PathBuf>,
+    rollback: Option<bool>,
+    #[serde(default)]
+    policies: Vec<PolicyEntry>,
+    #[serde(default)]
+    systems: BTreeMap<String, SystemConfig>,
+    #[serde(default)]
+    workflows: Vec<PathBuf>,
+}
+
+/// One system steps may act on, as configured.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    /// The connector kind: filesystem, sqlite, ...
+    pub connector: String,
+    /// The only actions steps may call on this system.
+    pub allowed_actions: Vec<String>,
+    /// filesystem: the directory every path is confined to.
+    pub base_dir: Option<PathBuf>,
+    /// sqlite: the database file.
+    pub path: Option<PathBuf>,
+    /// HTTP connectors: the API's address.
+    pub base_url: Option<String>,
+    /// HTTP connectors: the variable holding the token.
+    pub token_env: Option<String>,
+    /// postgres: the variable holding the connection string.
+    pub dsn_env: Option<String>,
+}
+
+/// The keys each connector kind accepts besides `connector` and `allowed_actions`.
+const CONNECTOR_KEYS: &[(&str, &[&str], &[&str])] = &[
+    // (kind, required keys, optional keys)
+    ("filesystem", &["base_dir"], &[]),
+    ("sqlite", &["path"], &[]),
+];
+
+impl SystemConfig {
+    fn keys_set(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if self.base_dir.is_some() {
+            keys.push("base_dir");
+        }
+        if self.path.is_some() {
+            keys.push("path");
+        }
+        if self.base_url.is_some() {
+            keys.push("base_url");
+        }
+        if self.token_env.is_some() {
+            keys.push("token_env");
+        }
+        if self.dsn_env.is_some() {
+            keys.push("dsn_env");
+        }
+        keys
+    }
+}
+
+/// Where receipts are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiptsLocation {
+    Directory(PathBuf),
+    Postgres(String),
+}
+
+/// A loaded, validated configuration with every path made absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from; `None` for the embedded defaults.
+    pub file: Option<PathBuf>,
+    /// The directory relative paths are resolved against.
+    pub base: PathBuf,
+    pub receipts: ReceiptsLocation,
+    pub secret_env: String,
+    /// A file holding the secret, read when the variable is unset (`enact init` makes one).
+    pub secret_file: Option<PathBuf>,
+    pub rollback: bool,
+    pub policies: Vec<PolicyEntry>,
+    pub systems: BTreeMap<String, SystemConfig>,
+    pub workflow_dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        location: Option<(usize, usize)>,
+        message: String,
+    },
+}
+
+impl Config {
+    /// The embedded defaults, rooted at `base`: receipts in `./receipts`, a `filesystem` system
+    /// on `base` and an `sqlite` system on `./enact.db`, every action of both allowed.
+    pub fn defaults(base: &Path) -> Config {
+        let all = |kind: &str| -> Vec<String> {
+            crate::connectors::actions_of(kind)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| a.name.to_string())
+                .collect()
+        };
+        let mut systems = BTreeMap::new();
+        systems.insert(
+            "filesystem".to_string(),
+            SystemConfig {
+                connector: "filesystem".into(),
+                allowed_actions: all("filesystem"),
+                base_dir: Some(base.to_path_buf()),
+                path: None,
+                base_url: None,
+                token_env: None,
+                dsn_env: None,
+            },
+        );
+        systems.insert(
+            "sqlite".to_string(),
+            SystemConfig {
+                connector: "sqlite".into(),
+                allowed_actions: all("sqlite"),
+                base_dir: None,
+                path: Some(base.join("enact.db")),
+                base_url: None,
+                token_env: None,
+                dsn_env: None,
+            },
+        );
+        Config {
+            file: None,
+            base: base.to_path_buf(),
+            receipts: ReceiptsLocation::Directory(base.join("receipts")),
+            secret_env: DEFAULT_SECRET_ENV.to_string(),
+            secret_file: None,
+            rollback: true,
+            policies: Vec::new(),
+            systems,
+            workflow_dirs: Vec::new(),
+        }
+    }
+
+    /// The config given with `--config`, else `enact.yaml` in `cwd` or its nearest parent,
+    /// else the defaults rooted at `cwd`.
+    pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Result<Config, ConfigError> {
+        if let Some(path) = explicit {
+            let path = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                cwd.join(path)
+            };
+            return Config::load(&path);
+        }
+        for dir in cwd.ancestors() {
+            let candidate = dir.join(CONFIG_FILE);
+            if candidate.is_file() {
+                return Config::load(&candidate);
+            }
+        }
+        Ok(Config::defaults(cwd))
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |location: Option<(usize, usize)>, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            location,
+            message,
+        };
+        let raw: RawConfig = if text.trim().is_empty() {
+            serde_yaml::from_str("{}")
+        } else {
+            serde_yaml::from_str(text)
+        }
+        .map_err(|error| {
+            let location = error.location().map(|l| (l.line(), l.column()));
+            invalid(location, crate::workflow::explain_yaml_error(&error.to_string()))
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let absolute = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let receipts = match raw.receipts.as_deref() {
+            None => ReceiptsLocation::Directory(base.join("receipts")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                ReceiptsLocation::Postgres(url.to_string())
+            }
+            Some(dir) => ReceiptsLocation::Directory(absolute(Path::new(dir))),
+        };
+        let secret_env = raw
+            .secret_env
+            .unwrap_or_else(|| DEFAULT_SECRET_ENV.to_string());
+        if !is_env_name(&secret_env) {
+            return Err(invalid(
+                None,
+                format!(
+                    "`secret_env` must name an environment variable (like ENACT_SECRET), not `{secret_env}`"
+                ),
+            ));
+        }
+        let mut systems = BTreeMap::new();
+        for (name, mut system) in raw.systems {
+            validate_system(&name, &system).map_err(|message| invalid(None, message))?;
+            system.base_dir = system.base_dir.as_deref().map(absolute);
+            system.path = system.path.as_deref().map(absolute);
+            systems.insert(name, system);
+        }
+        let policies = raw
+            .policies
+            .into_iter()
+            .map(|entry| entry.resolved_against(&base))
+            .collect();
+        Ok(Config {
+            file: Some(path.to_path_buf()),
+            receipts,
+            secret_env,
+            secret_file: raw.secret_file.as_deref().map(absolute),
+            rollback: raw.rollback.unwrap_or(true),
+            policies,
+            systems,
+            workflow_dirs: raw.workflows.iter().map(|p| absolute(p)).collect(),
+            base,
+        })
+    }
+
+    /// Environment variables whose names could hold credentials for this config: never
+    /// visible to policies, never written anywhere.
+    pub fn credential_vars(&self) -> Vec<&str> {
+        let mut vars = vec![self.secret_env.as_str()];
+        for system in self.systems.values() {
+            vars.extend(system.token_env.as_deref());
+            vars.extend(system.dsn_env.as_deref());
+        }
+        vars
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn validate_system(name: &str, system: &SystemConfig) -> Result<(), String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "system name `{name}` must be lower-case letters, digits and `_` (steps call it as `{name}.ACTION`)"
+        ));
+    }
+    let kinds: Vec<&str> = CONNECTOR_KEYS.iter().map(|(kind, _, _)| *kind).collect();
+    let Some((_, required, optional)) = CONNECTOR_KEYS
+        .iter()
+        .find(|(kind, _, _)| *kind == system.connector)
+    else {
+        let hint = did_you_mean(&system.connector, kinds.iter().copied())
+            .unwrap_or_else(|| format!("the connectors are {}", kinds.join(", ")));
+        return Err(format!(
+            "system `{name}`: unknown connector `{}`; {hint}",
+            system.connector
+        ));
+    };
+    let set = system.keys_set();
+    for key in *required {
+        if !set.contains(key) {
+            return Err(format!(
+                "system `{name}` ({} connector) needs `{key}`",
+                system.connector
+            ));
+        }
+    }
+    for key in &set {
+        if !required.contains(key) && !optional.contains(key) {
+            return Err(format!(
+                "system `{name}`: the {} connector takes no `{key}`",
+                system.connector
+            ));
+        }
+    }
+    let actions = crate::connectors::actions_of(&system.connector).unwrap_or(&[]);
+    for action in &system.allowed_actions {
+        if !actions.iter().any(|a| a.name == action) {
+            let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
+            let hint = did_you_mean(action, names.iter().copied())
+                .unwrap_or_else(|| format!("its actions are {}", names.join(", ")));
+            return Err(format!(
+                "system `{name}`: the {} connector has no action `{action}` in allowed_actions; {hint}",
+                system.connector
+            ));
+        }
+    }
+    Ok(())
+}
