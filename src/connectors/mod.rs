@@ -4,6 +4,29 @@
 
 use serde_json::Value as Json;
 
+mod base64;
+pub mod filesystem;
+pub mod sql;
+pub mod sqlite;
+
+pub use filesystem::FilesystemConnector;
+pub use sqlite::SqliteConnector;
+
+/// The connector kinds this build knows, as named in `enact.yaml` (`connector: sqlite`).
+pub fn connector_kinds() -> &'static [&'static str] {
+    &[filesystem::KIND, sqlite::KIND]
+}
+
+/// A kind's action table, without opening anything: `enact check` and `--dry-run` describe
+/// plans from it. `None` for a kind this build does not know.
+pub fn actions_of(kind: &str) -> Option<&'static [ActionSpec]> {
+    match kind {
+        filesystem::KIND => Some(filesystem::ACTIONS),
+        sqlite::KIND => Some(sql::ACTIONS),
+        _ => None,
+    }
+}
+
 /// Whether an action changes the system it acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
@@ -16,7 +39,7 @@ pub enum Effect {
 pub enum Inverse {
     /// Read-only: nothing to undo.
     None,
-    /// Undone by the named inverse (`restore_file`, `delete_rows_by_key`), described for plans.
+    /// Undone by the named inverse (`restore_file`, `delete_inserted_row`), described for plans.
     Reversible {
         name: &'static str,
         description: &'static str,
@@ -132,10 +155,15 @@ pub enum ConnectorError {
 /// A system a step can act on.
 ///
 /// `execute` must capture the rollback data **before** changing anything, hand it to
-/// `prepared` (which journals it durably), and change nothing if `prepared` fails.
+/// `prepared` (which journals it durably), and change nothing if `prepared` fails (returning
+/// `NotJournaled`). When the desired state already holds, nothing changes and `prepared` is
+/// not called: the outcome's `already_done` says why, and rollback skips the step.
+/// `execute` checks its arguments itself too (`check_args`), so no JSON can make it misbehave.
 /// `undo` receives what `execute` returned; after an interrupted run `output` is null (the
 /// action may or may not have happened), and `undo` must then either be safe in both cases or
-/// refuse with `CannotUndo` saying what to check by hand.
+/// refuse with `CannotUndo` saying what to check by hand. An inverse over many items (rows)
+/// restores every item it safely can and, if any is left, returns `CannotUndo` naming what was
+/// restored and what was left; the restored items stay restored.
 pub trait Connector {
     /// The connector's kind as named in configuration (`filesystem`, `sqlite`).
     fn kind(&self) -> &'static str;
@@ -172,21 +200,27 @@ pub fn spec<'c>(
     connector: &'c dyn Connector,
     action: &str,
 ) -> Result<&'c ActionSpec, ConnectorError> {
-    connector
-        .actions()
-        .iter()
-        .find(|a| a.name == action)
-        .ok_or_else(|| {
-            let names: Vec<&str> = connector.actions().iter().map(|a| a.name).collect();
-            let hint = crate::policy::diagnostic::did_you_mean(action, names.iter().copied())
-                .map(|h| format!(" — {h}"))
-                .unwrap_or_else(|| format!("; its actions are {}", names.join(", ")));
-            ConnectorError::UnknownAction {
-                connector: connector.kind(),
-                action: action.to_string(),
-                hint,
-            }
-        })
+    find_action(connector.kind(), connector.actions(), action)
+}
+
+/// `action` in the table of the connector kind `kind`, or an error naming the nearest action.
+/// Connectors use it on their static tables; `spec` is the same through a trait object.
+pub fn find_action<'t>(
+    kind: &'static str,
+    actions: &'t [ActionSpec],
+    action: &str,
+) -> Result<&'t ActionSpec, ConnectorError> {
+    actions.iter().find(|a| a.name == action).ok_or_else(|| {
+        let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
+        let hint = crate::policy::diagnostic::did_you_mean(action, names.iter().copied())
+            .map(|h| format!(" — {h}"))
+            .unwrap_or_else(|| format!("; its actions are {}", names.join(", ")));
+        ConnectorError::UnknownAction {
+            connector: kind,
+            action: action.to_string(),
+            hint,
+        }
+    })
 }
 
 /// Checks arguments against an action's parameters: every required one present, each of the
