@@ -4,3 +4,4 @@ pub mod cli;
 pub mod connectors;
 pub mod policy;
 pub mod receipt;
+pub mod workflow;
