@@ -6,3 +6,4 @@ pub mod connectors;
 pub mod engine;
 pub mod policy;
 pub mod receipt;
+pub mod workflow;

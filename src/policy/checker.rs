@@ -83,7 +83,7 @@ pub fn check_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) 
 /// parameter defaults).
 pub fn constant(file: &Arc<SourceFile>, expr: &Expr) -> Result<Value, Diagnostic> {
     let mut compiler = Compiler::new(file);
-    compiler.constant_only = true;
+    compiler.reads = Reads::Nothing;
     let (node, _) = compiler.expr(expr);
     if let Some(first) = compiler.diagnostics.into_iter().find(Diagnostic::is_error) {
         return Err(first);
@@ -93,6 +93,44 @@ pub fn constant(file: &Arc<SourceFile>, expr: &Expr) -> Result<Value, Diagnostic
             .at(file, expr.span)
             .label("while computing this constant")
     })
+}
+
+/// Compiles a workflow template's expression (`${ payload.repo }`). It reads exactly the names
+/// in `roots`, bound to slots in that order, and nothing of the host, the environment, the
+/// connectors or the receipt history: a workflow's arguments depend only on its request.
+pub fn compile_template(
+    file: &Arc<SourceFile>,
+    expr: &Expr,
+    roots: &[&str],
+) -> Result<TemplateProgram, Diagnostic> {
+    let mut compiler = Compiler::new(file);
+    compiler.reads = Reads::TemplateRoots;
+    for root in roots {
+        let name = ast::Ident {
+            name: (*root).to_string(),
+            span: Span::default(),
+        };
+        compiler.bind(&name, BindingKind::Param, Ty::Map);
+    }
+    let (node, _) = compiler.expr(expr);
+    if let Some(first) = compiler.diagnostics.into_iter().find(Diagnostic::is_error) {
+        return Err(first);
+    }
+    Ok(TemplateProgram {
+        node,
+        slot_count: compiler.slot_count,
+    })
+}
+
+/// What an expression being compiled may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// A policy: the request's roots, lookups and history.
+    Request,
+    /// A constant: literals only.
+    Nothing,
+    /// A workflow template: only the roots bound as its first slots, and pure functions.
+    TemplateRoots,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +165,7 @@ struct Compiler<'f> {
     bindings: Vec<Binding>,
     visible: Vec<usize>,
     slot_count: usize,
-    constant_only: bool,
+    reads: Reads,
 }
 
 impl<'f> Compiler<'f> {
@@ -138,7 +176,7 @@ impl<'f> Compiler<'f> {
             bindings: Vec::new(),
             visible: Vec::new(),
             slot_count: 0,
-            constant_only: false,
+            reads: Reads::Request,
         }
     }
 
@@ -664,8 +702,12 @@ impl<'f> Compiler<'f> {
         if let Some(binding) = self.use_binding(&ident.name) {
             return (binding.reader(), binding.ty);
         }
+        if self.reads == Reads::TemplateRoots {
+            self.unknown_in_template(ident);
+            return (Op::Const(Value::Null), Ty::Any);
+        }
         if let Some(root) = Root::from_name(&ident.name) {
-            if self.constant_only {
+            if self.reads == Reads::Nothing {
                 self.report(
                     self.diag(
                         Code::UnknownName,
@@ -690,7 +732,7 @@ impl<'f> Compiler<'f> {
             .visible
             .iter()
             .filter_map(|&i| self.bindings.get(i).map(|b| b.name.clone()))
-            .chain(if self.constant_only {
+            .chain(if self.reads == Reads::Nothing {
                 Vec::new()
             } else {
                 Root::ALL.iter().map(|r| r.name().to_string()).collect()
@@ -698,7 +740,7 @@ impl<'f> Compiler<'f> {
             .collect();
         let hint = did_you_mean(&ident.name, candidates.iter().map(String::as_str));
         let help = hint.unwrap_or_else(|| {
-            if self.constant_only {
+            if self.reads == Reads::Nothing {
                 "only literals are allowed here".into()
             } else {
                 "names are parameters, `let`s, quantifier variables, or input, payload, actor, action, workflow, plan, now, env".into()
@@ -714,6 +756,35 @@ impl<'f> Compiler<'f> {
             .help(help),
         );
         (Op::Const(Value::Null), Ty::Any)
+    }
+
+    /// A name a template cannot read: a policy root (`env`, `now`) or a misspelling.
+    fn unknown_in_template(&mut self, ident: &ast::Ident) {
+        let visible: Vec<String> = self
+            .visible
+            .iter()
+            .filter_map(|&i| self.bindings.get(i).map(|b| b.name.clone()))
+            .collect();
+        let readable = format!("a template reads only {}", visible.join(", "));
+        let (message, help) = match Root::from_name(&ident.name) {
+            Some(Root::Env) => (
+                "`env` cannot be read in a workflow template".to_string(),
+                "environment variables are not reachable from workflow arguments; pass the value in the payload".to_string(),
+            ),
+            Some(_) => (
+                format!("`{}` cannot be read in a workflow template", ident.name),
+                readable,
+            ),
+            None => (
+                format!("unknown name `{}`", ident.name),
+                did_you_mean(&ident.name, visible.iter().map(String::as_str)).unwrap_or(readable),
+            ),
+        };
+        self.report(
+            self.diag(Code::UnknownName, ident.span, message)
+                .label("not readable here")
+                .help(help),
+        );
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> (Op, Ty) {
@@ -836,6 +907,18 @@ impl<'f> Compiler<'f> {
     fn call(&mut self, name: &ast::Ident, args: &[Arg], span: Span) -> (Op, Ty) {
         match name.name.as_str() {
             "glob" => return self.glob(args, span),
+            "history.count" | "history.actions" if self.reads == Reads::TemplateRoots => {
+                self.report(
+                    self.diag(
+                        Code::UnknownFunction,
+                        name.span,
+                        format!("`{}` cannot be used in a workflow template", name.name),
+                    )
+                    .label("reads the receipt history")
+                    .help("history belongs in a policy; a template reads only its request"),
+                );
+                return (Op::Const(Value::Null), Ty::Any);
+            }
             "history.count" | "history.actions" => return self.history(name, args, span),
             _ => {}
         }
@@ -863,6 +946,17 @@ impl<'f> Compiler<'f> {
             }
             return (Op::Const(Value::Null), Ty::Any);
         };
+        if self.reads == Reads::TemplateRoots && builtin.reads_host() {
+            self.report(
+                self.diag(
+                    Code::UnknownFunction,
+                    name.span,
+                    format!("`{}` cannot be used in a workflow template", name.name),
+                )
+                .label("not available here")
+                .help("it reads the machine's workspace and home directory, and a template's value depends only on its request; pass the path as it is"),
+            );
+        }
         let nodes = self.positional_args(builtin, args, span);
         (Op::Call(builtin, nodes), builtin.returns)
     }
@@ -1066,11 +1160,16 @@ impl<'f> Compiler<'f> {
         args: &[Arg],
         span: Span,
     ) -> (Op, Ty) {
-        if self.constant_only {
+        if self.reads != Reads::Request {
+            let place = if self.reads == Reads::Nothing {
+                "a constant"
+            } else {
+                "a workflow template"
+            };
             self.report(self.diag(
                 Code::UnknownName,
                 span,
-                "a lookup cannot be used in a constant",
+                format!("a lookup cannot be used in {place}"),
             ));
             return (Op::Const(Value::Null), Ty::Any);
         }

@@ -286,23 +286,37 @@ struct Frame {
     reads: Vec<(String, Value)>,
 }
 
+/// A context with no request in it, for expressions that read none: constants and templates.
+static EMPTY: std::sync::LazyLock<Context> = std::sync::LazyLock::new(|| {
+    Context::run(&Request {
+        actor: Value::Null,
+        workflow: Value::Null,
+        payload: Value::Null,
+        plan: Value::Null,
+        now: DateTime::<Utc>::UNIX_EPOCH,
+        env: Value::Null,
+        workspace: "/".into(),
+        home: "/".into(),
+    })
+});
+
 /// Evaluates a compiled constant (no request data, no providers).
 pub fn evaluate_constant(node: &Node) -> Result<Value, String> {
-    static EMPTY: std::sync::LazyLock<Context> = std::sync::LazyLock::new(|| {
-        Context::run(&Request {
-            actor: Value::Null,
-            workflow: Value::Null,
-            payload: Value::Null,
-            plan: Value::Null,
-            now: DateTime::<Utc>::UNIX_EPOCH,
-            env: Value::Null,
-            workspace: "/".into(),
-            home: "/".into(),
-        })
-    });
+    evaluate_in_slots(node, Vec::new())
+}
+
+/// Evaluates a workflow template with the values of its roots, in the order they were compiled
+/// (see `checker::compile_template`); a missing root reads as null.
+pub fn evaluate_template(program: &TemplateProgram, roots: &[Value]) -> Result<Value, String> {
+    let mut slots = roots.to_vec();
+    slots.resize(program.slot_count.max(roots.len()), Value::Null);
+    evaluate_in_slots(&program.node, slots)
+}
+
+fn evaluate_in_slots(node: &Node, slots: Vec<Value>) -> Result<Value, String> {
     let session = Session::new(&EMPTY, &NoLookups, &NoHistory);
     let mut frame = Frame {
-        slots: Vec::new(),
+        slots,
         witnesses: Vec::new(),
         reads: Vec::new(),
     };

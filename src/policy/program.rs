@@ -36,6 +36,15 @@ impl CompiledPolicy {
     }
 }
 
+/// A workflow template's expression, compiled: the roots it may read (`payload`, `actor`,
+/// `steps`) are its first slots, in the order the checker was given them.
+#[derive(Debug)]
+pub struct TemplateProgram {
+    pub node: Node,
+    /// Roots first, then quantifier variables.
+    pub slot_count: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct ParamSpec {
     pub name: String,
