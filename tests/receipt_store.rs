@@ -559,19 +559,30 @@ fn an_interrupted_append_is_finished_by_the_next_one() {
     let (_dir, store) = store();
     let stored = append(&store, 3);
     let staging = store.root().join(".enact/staging");
-    let newest = path_of(&store, &stored[2]);
-    fs::rename(&newest, staging.join(newest.file_name().unwrap())).unwrap();
+    // The rename into the root is not fsynced, so a crash can put back more than the newest.
+    for receipt in &stored[1..] {
+        let path = path_of(&store, receipt);
+        fs::rename(&path, staging.join(path.file_name().unwrap())).unwrap();
+    }
     let index = store.root().join(".enact/index.jsonl");
     let text = fs::read_to_string(&index).unwrap();
     let kept: Vec<&str> = text.lines().take(2).collect();
     fs::write(&index, format!("{}\n", kept.join("\n"))).unwrap();
-    // A stale staged file from a crash before the commit is discarded.
+    // Staged files of appends that never committed are discarded: a torn one, and a whole
+    // one beyond the head's sequence.
     fs::write(staging.join(format!("{}.json", RunId::new())), b"{partial").unwrap();
+    let mut uncommitted = receipt("wf");
+    uncommitted.sequence = 4;
+    uncommitted.prev_sha256 = "0".repeat(64);
+    let sealed = signer().sign(&mut uncommitted).unwrap();
+    fs::write(staging.join(format!("{}.json", uncommitted.run_id)), sealed.document).unwrap();
 
     assert!(store.get(&stored[2].run_id.parse().unwrap()).unwrap().is_some());
+    assert!(store.get(&stored[1].run_id.parse().unwrap()).unwrap().is_some());
     let next = store.append(receipt("wf"), &signer()).unwrap();
     assert_eq!(next.sequence, 4);
     assert_eq!(fs::read_dir(&staging).unwrap().count(), 0);
+    assert!(store.get(&uncommitted.run_id.parse().unwrap()).unwrap().is_none());
     assert_eq!(store.summaries().unwrap().len(), 4);
     assert!(messages(&store).is_empty(), "{:?}", messages(&store));
 }

@@ -9,32 +9,35 @@
 //! - `head.json`: the newest receipt's sequence, run id and chain hash, HMACed (context
 //!   `enact head v1`): deleting the newest receipts is caught, and so is editing the head.
 //!   It is the commit point of an append.
-//! - `staging/`: a receipt is written and fsynced here first, then the head, then the receipt
-//!   is renamed into the root. A crash before the head was replaced leaves a stale staged file
-//!   (removed at the next append: the append never returned); a crash after it leaves the
-//!   head naming a staged receipt, which the next append, `get` or `verify` renames into place.
+//! - `staging/`: a receipt is written here and made durable (file and directory fsynced), then
+//!   the head is replaced durably (the commit), then the receipt is renamed into the root
+//!   without a further fsync. A staged receipt beyond the head's sequence never committed (its
+//!   append never returned) and is removed; one within it is moved into place by the next
+//!   append, `get` or `verify`. Four fsyncs per append, none of them on the root directory.
 //! - `index.jsonl`: one [`Summary`] per line in sequence order, appended after each commit. It
 //!   is a cache: a missing, torn or short one is repaired from the receipts.
 //! - `journal/<run_id>.jsonl`: journals of runs in progress (see `journal.rs`).
 
+use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::canonical::canonical_bytes;
 use super::error::ReceiptError;
 use super::journal;
-use super::model::Receipt;
+use super::model::{Decision, Kind, Receipt, RunStatus};
 use super::run_id::RunId;
 use super::signing::Signer;
 use super::store::{Journal, ReceiptStore, Summary};
 use super::verify::{
-    ChainHead, GENESIS_SHA256, Outline, Problem, VerifyReport, check_bytes, check_file_name, claimed_link,
+    ChainHead, GENESIS_SHA256, Problem, VerifyReport, check_bytes, check_file_name, claimed_link,
     only_signature_differs, unverified_chain_hash, verify_chain,
 };
 
@@ -47,6 +50,37 @@ const HEAD_VERSION: u32 = 1;
 #[derive(Debug, Clone)]
 pub struct DirectoryStore {
     root: PathBuf,
+}
+
+/// The top-level fields of a receipt the index needs, read without building the payload and
+/// the other large values.
+#[derive(Debug, Deserialize)]
+struct Outline<'a> {
+    #[serde(borrow)]
+    run_id: Cow<'a, str>,
+    kind: Kind,
+    #[serde(borrow)]
+    original_run_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    workflow: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: ActorOutline<'a>,
+    decision: Decision,
+    status: RunStatus,
+    #[serde(borrow)]
+    started_at: Cow<'a, str>,
+    #[serde(borrow)]
+    finished_at: Cow<'a, str>,
+    sequence: u64,
+    actions_taken: Vec<IgnoredAny>,
+    #[serde(borrow)]
+    signature: Cow<'a, str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActorOutline<'a> {
+    #[serde(borrow, default)]
+    email: Option<Cow<'a, str>>,
 }
 
 /// `head.json`.
@@ -229,10 +263,7 @@ impl DirectoryStore {
     /// files and brings the index up to the head. Returns the head and the newest summary.
     fn recover(&self) -> Result<(Option<HeadFile>, Option<Summary>), ReceiptError> {
         let head = self.read_head()?;
-        if let Some(head) = &head {
-            self.roll_forward(head)?;
-        }
-        self.clear_staging()?;
+        self.finish_staged(head.as_ref())?;
         let head_sequence = head.as_ref().map_or(0, |head| head.sequence);
         let last = self.index_tail()?;
         let last_sequence = last.as_ref().map_or(0, |summary| summary.sequence);
@@ -251,27 +282,41 @@ impl DirectoryStore {
         Ok((head, summaries.last().cloned()))
     }
 
-    fn roll_forward(&self, head: &HeadFile) -> Result<(), ReceiptError> {
-        let final_path = self.root.join(format!("{}.json", head.run_id));
-        let staged = self.staging_dir().join(format!("{}.json", head.run_id));
-        if !final_path.exists() && staged.exists() {
-            fs::rename(&staged, &final_path)
-                .map_err(|error| ReceiptError::io("move into place", &staged, error))?;
-            sync_dir(&self.root)?;
-        }
-        Ok(())
-    }
-
-    fn clear_staging(&self) -> Result<(), ReceiptError> {
+    /// Moves every committed staged receipt (sequence within the head's) whose file is
+    /// missing into place, and removes the rest: receipts of appends that never committed.
+    /// The rename into the root is not fsynced by `append`, so after a crash an older
+    /// committed receipt may be back in staging too, not only the head's.
+    fn finish_staged(&self, head: Option<&HeadFile>) -> Result<(), ReceiptError> {
         let dir = self.staging_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == ErrorKind::NotFound => return Ok(()),
             Err(error) => return Err(ReceiptError::io("list", &dir, error)),
         };
+        let committed = head.map_or(0, |head| head.sequence);
+        let mut moved = false;
         for entry in entries.flatten() {
-            let path = entry.path();
-            fs::remove_file(&path).map_err(|error| ReceiptError::io("remove the stale staged receipt", &path, error))?;
+            let staged = entry.path();
+            let bytes = fs::read(&staged).unwrap_or_default();
+            let target = serde_json::from_slice::<Outline<'_>>(&bytes)
+                .ok()
+                .filter(|outline| outline.sequence <= committed)
+                .and_then(|outline| outline.run_id.parse::<RunId>().ok())
+                .map(|run_id| self.receipt_path(&run_id))
+                .filter(|target| !target.exists());
+            match target {
+                Some(target) => {
+                    fs::rename(&staged, &target)
+                        .map_err(|error| ReceiptError::io("move into place", &staged, error))?;
+                    moved = true;
+                }
+                None => fs::remove_file(&staged).map_err(|error| {
+                    ReceiptError::io("remove the uncommitted staged receipt", &staged, error)
+                })?,
+            }
+        }
+        if moved {
+            sync_dir(&self.root)?;
         }
         Ok(())
     }
@@ -335,8 +380,8 @@ impl DirectoryStore {
     /// read as receipts are left out: `verify` reports them.
     fn rebuild_index(&self) -> Result<Vec<Summary>, ReceiptError> {
         let files = self.receipt_files()?;
-        let mut found: Vec<(Summary, String)> = parallel_map(&files, |path, buffer| {
-            read_into(path, buffer).ok()?;
+        let mut found: Vec<(Summary, String)> = parallel_map(&files, |name, buffer| {
+            read_into(&self.root.join(name), buffer).ok()?;
             let outline: Outline<'_> = serde_json::from_slice(buffer).ok()?;
             let sha256 = unverified_chain_hash(buffer, &outline.signature)?;
             Some((summary_of_outline(&outline, sha256), outline.finished_at.to_string()))
@@ -369,17 +414,20 @@ impl DirectoryStore {
         Ok(summaries)
     }
 
-    /// The `*.json` files of the root (not hidden), sorted by name.
-    fn receipt_files(&self) -> Result<Vec<PathBuf>, ReceiptError> {
+    /// The names of the `*.json` files of the root (not hidden), sorted.
+    fn receipt_files(&self) -> Result<Vec<String>, ReceiptError> {
         let io = |error| ReceiptError::io("list the receipt directory", &self.root, error);
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.root).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            if is_receipt_name(&entry.file_name()) {
-                files.push(entry.path());
+            let name = entry.map_err(io)?.file_name();
+            if is_receipt_name(&name)
+                && let Ok(name) = name.into_string()
+            {
+                files.push(name);
             }
         }
-        files.sort();
+        // Byte order of strings: sorting paths compares component by component, far slower.
+        files.sort_unstable();
         Ok(files)
     }
 
@@ -540,11 +588,15 @@ impl ReceiptStore for DirectoryStore {
             message: error.to_string(),
         })?;
 
+        // Durability, in order: the staged receipt (data and directory entry), then the head,
+        // the commit point. The rename into the root needs no fsync: a committed receipt left
+        // in staging by a crash is moved into place by the next append, `get` or `verify`.
         ensure_dir(&self.staging_dir(), &self.housekeeping())?;
         let staged = self.staging_dir().join(run_id.file_name());
         let mut document = sealed.document;
         document.push(b'\n');
         write_synced(&staged, &document)?;
+        sync_dir(&self.staging_dir())?;
         let chain = ChainHead {
             sequence: stored.sequence,
             run_id: stored.run_id.clone(),
@@ -552,7 +604,6 @@ impl ReceiptStore for DirectoryStore {
         };
         self.write_head(&HeadFile::signed(HEAD_VERSION, chain, signer)?)?;
         fs::rename(&staged, &final_path).map_err(|error| ReceiptError::io("move into place", &staged, error))?;
-        sync_dir(&self.root)?;
 
         let summary = Summary::of(
             &stored,
@@ -678,7 +729,7 @@ impl DirectoryStore {
         {
             let head = self.read_head().ok().flatten();
             if let Some(head) = head.filter(|head| head.verifies(signer)) {
-                self.roll_forward(&head)?;
+                self.finish_staged(Some(&head))?;
             }
         }
         let _shared = self.lock_shared();
@@ -729,16 +780,18 @@ impl DirectoryStore {
                  receipts could have been deleted without trace",
             ));
         }
-        let checked = parallel_map(&files, |path, buffer| {
-            let name = path.display().to_string();
+        let root_label = self.root.display().to_string();
+        let checked = parallel_map(&files, |file, buffer| {
+            let path = self.root.join(file);
+            let name = format!("{root_label}{}{file}", std::path::MAIN_SEPARATOR);
             let mut problems = Vec::new();
-            if let Err(error) = read_into(path, buffer) {
+            if let Err(error) = read_into(&path, buffer) {
                 problems.push(Problem::new(&name, None, format!("cannot read the file: {error}")));
                 return (None, problems);
             }
             match check_bytes(&name, buffer, signer) {
                 Ok(link) => {
-                    check_file_name(&name, path, &link.run_id, &mut problems);
+                    check_file_name(&name, &path, &link.run_id, &mut problems);
                     (Some(link), problems)
                 }
                 Err(found) => (claimed_link(&name, buffer), found),
@@ -848,31 +901,31 @@ fn read_into(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
     File::open(path)?.read_to_end(buffer).map(drop)
 }
 
-/// `work` over `paths` on every available core, results in input order. Each worker keeps
+/// `work` over `items` on every available core, results in input order. Each worker keeps
 /// one read buffer for all its files. `None` if a worker died: callers fail closed.
-fn parallel_map<T: Send>(
-    paths: &[PathBuf],
-    work: impl Fn(&Path, &mut Vec<u8>) -> T + Sync,
+fn parallel_map<I: Sync, T: Send>(
+    items: &[I],
+    work: impl Fn(&I, &mut Vec<u8>) -> T + Sync,
 ) -> Option<Vec<T>> {
     let workers = thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(paths.len().div_ceil(64))
+        .min(items.len().div_ceil(64))
         .max(1);
-    let chunk = paths.len().div_ceil(workers).max(1);
+    let chunk = items.len().div_ceil(workers).max(1);
     let work = &work;
     thread::scope(|scope| {
-        let handles: Vec<_> = paths
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     let mut buffer = Vec::with_capacity(16 * 1024);
                     part.iter()
-                        .map(|path| work(path, &mut buffer))
+                        .map(|item| work(item, &mut buffer))
                         .collect::<Vec<T>>()
                 })
             })
             .collect();
-        let mut results = Vec::with_capacity(paths.len());
+        let mut results = Vec::with_capacity(items.len());
         for handle in handles {
             results.extend(handle.join().ok()?);
         }
@@ -933,7 +986,8 @@ impl<'f> ReverseLines<'f> {
                 self.buffer.clear();
                 return Ok(Some(line));
             }
-            let size = self.start.min(64 * 1024);
+            // Small first (the tail is usually one line), then larger.
+            let size = self.start.min((self.buffer.len() as u64 * 2).clamp(4096, 1 << 20));
             self.start -= size;
             let mut chunk = vec![0u8; size as usize];
             self.file.seek(SeekFrom::Start(self.start))?;

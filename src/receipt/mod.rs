@@ -3,12 +3,15 @@
 pub mod canonical;
 pub mod directory;
 pub mod error;
+mod fast_path;
 mod journal;
 pub mod model;
 pub mod redact;
 pub mod run_id;
 pub mod signing;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod verify;
 
 pub use canonical::{canonical_json, sha256_hex};

@@ -24,6 +24,16 @@ impl RunId {
         &self.0
     }
 
+    /// Whether `text` is a run id exactly as [`RunId`] displays it (lowercase hyphenated):
+    /// the only form allowed inside a receipt and in file names.
+    pub fn is_canonical(text: &str) -> bool {
+        text.len() == 36
+            && text.bytes().enumerate().all(|(index, byte)| match index {
+                8 | 13 | 18 | 23 => byte == b'-',
+                _ => byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte),
+            })
+    }
+
     /// The receipt file name, `<run_id>.json`.
     pub fn file_name(&self) -> String {
         format!("{self}.json")
@@ -73,6 +83,9 @@ mod tests {
     fn uppercase_is_normalised() {
         let id: RunId = "67E55044-10B1-426F-9247-BB680E5FE0C8".parse().unwrap();
         assert_eq!(id.to_string(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
+        assert!(!RunId::is_canonical("67E55044-10B1-426F-9247-BB680E5FE0C8"));
+        assert!(RunId::is_canonical(&id.to_string()));
+        assert!(!RunId::is_canonical("67e55044-10b1-426f-9247-bb680e5fe0c"));
     }
 
     #[test]

@@ -2,16 +2,14 @@
 //! and the hash chain of a whole store. Problems are data, each naming the receipt and, where
 //! known, the field.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Map, Value as Json};
-use sha2::{Digest, Sha256};
 
+use super::fast_path::{chain_hash, fast_check, split_at_signature};
 use super::model::{Decision, Kind, Receipt, RunStatus};
 use super::run_id::RunId;
 use super::signing::{DIGESTS_FIELD, SIGNATURE_FIELD, SignatureError, Signer, field_digests};
@@ -125,23 +123,31 @@ pub fn verify_chain(links: &[ChainLink], head: Option<&ChainHead>) -> Vec<Proble
     });
     let mut problems = Vec::new();
     let mut previous: Option<&ChainLink> = None;
-    for link in order {
-        let expected = previous.map_or(1, |p| p.sequence.saturating_add(1));
-        if let Some(p) = previous.filter(|p| p.sequence == link.sequence) {
-            if !(p.verified && link.verified) {
-                continue;
-            }
-            problems.push(Problem::new(
-                &link.receipt,
-                Some("sequence"),
-                format!(
-                    "sequence {} appears twice, here and in {} (run {}): a receipt was copied or \
-                     replaced",
-                    link.sequence, p.receipt, p.run_id
-                ),
-            ));
+    for group in order.chunk_by(|a, b| a.sequence == b.sequence) {
+        let expected_prev = previous.map_or(GENESIS_SHA256, |p| p.sha256.as_str());
+        // Of several receipts claiming one sequence, the one that links to its predecessor
+        // continues the chain; the others are the copies.
+        let Some(&link) = group
+            .iter()
+            .find(|link| link.verified && link.prev_sha256 == expected_prev)
+            .or_else(|| group.first())
+        else {
             continue;
+        };
+        for other in group.iter().filter(|other| !std::ptr::eq(**other, link)) {
+            if other.verified && link.verified {
+                problems.push(Problem::new(
+                    &other.receipt,
+                    Some("sequence"),
+                    format!(
+                        "sequence {} appears twice, here and in {} (run {}): a receipt was \
+                         copied or replaced",
+                        other.sequence, link.receipt, link.run_id
+                    ),
+                ));
+            }
         }
+        let expected = previous.map_or(1, |p| p.sequence.saturating_add(1));
         if link.sequence > expected {
             let missing = if link.sequence - expected == 1 {
                 format!("the receipt with sequence {expected} is missing")
@@ -163,24 +169,24 @@ pub fn verify_chain(links: &[ChainLink], head: Option<&ChainHead>) -> Vec<Proble
                     )
                 ),
             ));
-        } else if link.verified && previous.is_none_or(|p| p.verified) {
-            let expected_prev = previous.map_or(GENESIS_SHA256, |p| p.sha256.as_str());
-            if link.prev_sha256 != expected_prev {
-                let message = match previous {
-                    None => format!(
-                        "the first receipt (sequence {}) should have prev_sha256 of 64 zeros, \
-                         but it is {}",
-                        link.sequence, link.prev_sha256
-                    ),
-                    Some(p) => format!(
-                        "receipt sequence {} does not follow {} (sequence {}): its prev_sha256 is \
-                         {} but the previous receipt hashes to {} — a receipt was replaced or the \
-                         chain was reordered",
-                        link.sequence, p.receipt, p.sequence, link.prev_sha256, p.sha256
-                    ),
-                };
-                problems.push(Problem::new(&link.receipt, Some("prev_sha256"), message));
-            }
+        } else if link.verified
+            && previous.is_none_or(|p| p.verified)
+            && link.prev_sha256 != expected_prev
+        {
+            let message = match previous {
+                None => format!(
+                    "the first receipt (sequence {}) should have prev_sha256 of 64 zeros, but \
+                     it is {}",
+                    link.sequence, link.prev_sha256
+                ),
+                Some(p) => format!(
+                    "receipt sequence {} does not follow {} (sequence {}): its prev_sha256 is {} \
+                     but the previous receipt hashes to {} — a receipt was replaced or the chain \
+                     was reordered",
+                    link.sequence, p.receipt, p.sequence, link.prev_sha256, p.sha256
+                ),
+            };
+            problems.push(Problem::new(&link.receipt, Some("prev_sha256"), message));
         }
         previous = Some(link);
     }
@@ -419,95 +425,18 @@ pub(crate) fn check_file_name(name: &str, path: &Path, run_id: &str, problems: &
     }
 }
 
-/// The top-level fields of a receipt that the chain check and the index need, read without
-/// building the payload and other large values.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Outline<'a> {
-    #[serde(borrow)]
-    pub run_id: Cow<'a, str>,
-    pub kind: Kind,
-    #[serde(borrow)]
-    pub original_run_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub workflow: Cow<'a, str>,
-    #[serde(borrow)]
-    pub actor: ActorOutline<'a>,
-    pub decision: Decision,
-    pub status: RunStatus,
-    #[serde(borrow)]
-    pub started_at: Cow<'a, str>,
-    #[serde(borrow)]
-    pub finished_at: Cow<'a, str>,
-    pub sequence: u64,
-    #[serde(borrow)]
-    pub prev_sha256: Cow<'a, str>,
-    pub actions_taken: Vec<IgnoredAny>,
-    #[serde(borrow)]
-    pub signature: Cow<'a, str>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ActorOutline<'a> {
-    #[serde(borrow, default)]
-    pub email: Option<Cow<'a, str>>,
-}
-
-/// A receipt file that verified, with what the chain and the index need.
-pub(crate) struct Checked<'a> {
-    pub outline: Outline<'a>,
-    pub chain_sha256: String,
-}
-
-/// The fast path for files this store wrote: the file is the canonical JSON of the signed
-/// receipt (plus a newline), so the signed bytes are the file minus the top-level
-/// `,"signature":"…"` member, and the signature is checked over those bytes in place —
-/// no JSON tree, no re-canonicalisation.
-///
-/// Why this cannot accept a tampered file: a matching HMAC proves the bytes left after the cut
-/// are exactly bytes Enact signed, that is the canonical JSON of a receipt, which has no
-/// top-level `signature`. The outline parse found exactly one top-level `signature` (serde
-/// rejects a duplicate), so the cut removed that member and no other: the file is a signed
-/// receipt plus its signature. Anything else (a reformatted file, a tampered one) falls back to
-/// the slow path, which verifies the parsed document and names what changed.
-pub(crate) fn fast_check<'a>(bytes: &'a [u8], signer: &Signer) -> Option<Checked<'a>> {
-    let body = strip_newline(bytes);
-    let outline: Outline<'a> = serde_json::from_slice(body).ok()?;
-    let signature = outline.signature.as_bytes();
-    let mut needle = Vec::with_capacity(signature.len() + 16);
-    needle.extend_from_slice(b",\"signature\":\"");
-    needle.extend_from_slice(signature);
-    needle.push(b'"');
-    // The top-level `signature` is the last member that can hold such a needle (only
-    // scalars sort after it), so search from the end: usually one comparison window.
-    let mut before = body.len();
-    while let Some(at) = rfind(body, &needle, before) {
-        let (head, rest) = body.split_at(at);
-        let tail = rest.get(needle.len()..)?;
-        if signer.mac_matches(b"", &[head, tail], &outline.signature) {
-            let mut hash = Sha256::new();
-            hash.update(head);
-            hash.update(tail);
-            let chain_sha256 = hex::encode(hash.finalize());
-            return Some(Checked { outline, chain_sha256 });
-        }
-        before = at;
-    }
-    None
-}
-
 /// Verifies the bytes of one receipt file, the fast path first, else the parsed document;
 /// returns what the chain check needs.
 pub(crate) fn check_bytes(name: &str, bytes: &[u8], signer: &Signer) -> Result<ChainLink, Vec<Problem>> {
-    if let Some(checked) = fast_check(bytes, signer)
-        && is_canonical_run_id(&checked.outline.run_id)
+    if let Some(fast) = fast_check(bytes, signer)
+        && is_canonical_run_id(fast.run_id)
     {
-        let outline = checked.outline;
         return Ok(ChainLink {
             receipt: name.to_string(),
-            run_id: outline.run_id.into_owned(),
-            sequence: outline.sequence,
-            prev_sha256: outline.prev_sha256.into_owned(),
-            sha256: checked.chain_sha256,
+            run_id: fast.run_id.to_string(),
+            sequence: fast.sequence,
+            prev_sha256: fast.prev_sha256.to_string(),
+            sha256: fast.chain_sha256,
             verified: true,
         });
     }
@@ -543,46 +472,148 @@ pub(crate) fn claimed_link(name: &str, bytes: &[u8]) -> Option<ChainLink> {
 }
 
 fn is_canonical_run_id(run_id: &str) -> bool {
-    run_id.parse::<RunId>().is_ok_and(|id| id.to_string() == run_id)
-}
-
-pub(crate) fn strip_newline(bytes: &[u8]) -> &[u8] {
-    bytes.strip_suffix(b"\n").unwrap_or(bytes)
-}
-
-/// The last occurrence of `needle` in `haystack` that starts before `before`.
-fn rfind(haystack: &[u8], needle: &[u8], before: usize) -> Option<usize> {
-    let first = *needle.first()?;
-    let candidates = haystack.get(..before)?;
-    candidates
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, byte)| **byte == first)
-        .map(|(at, _)| at)
-        .find(|&at| haystack.get(at..).is_some_and(|tail| tail.starts_with(needle)))
+    RunId::is_canonical(run_id)
 }
 
 /// The chain hash of a receipt file without checking its signature (for rebuilding the
 /// index, which has no secret): the cut at the last top-level signature member when the file
 /// is canonical, else the canonical JSON of the parsed document without `signature`.
 pub(crate) fn unverified_chain_hash(bytes: &[u8], signature: &str) -> Option<String> {
-    let body = strip_newline(bytes);
-    let mut needle = Vec::with_capacity(signature.len() + 16);
-    needle.extend_from_slice(b",\"signature\":\"");
-    needle.extend_from_slice(signature.as_bytes());
-    needle.push(b'"');
-    if let Some(at) = rfind(body, &needle, body.len()) {
-        let (head, rest) = body.split_at(at);
-        let tail = rest.get(needle.len()..)?;
-        let mut hash = Sha256::new();
-        hash.update(head);
-        hash.update(tail);
-        return Some(hex::encode(hash.finalize()));
+    if let Some((head, tail)) = split_at_signature(bytes, signature) {
+        return Some(chain_hash(head, tail));
     }
-    let Json::Object(fields) = serde_json::from_slice::<Json>(body).ok()? else {
+    let Json::Object(fields) = serde_json::from_slice::<Json>(bytes).ok()? else {
         return None;
     };
     let signed = super::signing::signed_bytes(&fields).ok()?;
     Some(super::canonical::sha256_hex(&signed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receipt::test_support::{receipt, signer};
+    use serde_json::json;
+
+    fn link(name: &str, sequence: u64, prev: &str, sha: &str) -> ChainLink {
+        ChainLink {
+            receipt: name.to_string(),
+            run_id: format!("run-{name}"),
+            sequence,
+            prev_sha256: prev.to_string(),
+            sha256: sha.to_string(),
+            verified: true,
+        }
+    }
+
+    fn chain(n: u64) -> Vec<ChainLink> {
+        (1..=n)
+            .map(|i| {
+                let prev = if i == 1 { GENESIS_SHA256.to_string() } else { format!("h{}", i - 1) };
+                link(&format!("r{i}"), i, &prev, &format!("h{i}"))
+            })
+            .collect()
+    }
+
+    fn head_of(link: &ChainLink) -> ChainHead {
+        ChainHead {
+            sequence: link.sequence,
+            run_id: link.run_id.clone(),
+            sha256: link.sha256.clone(),
+        }
+    }
+
+    fn messages(links: &[ChainLink], head: Option<&ChainHead>) -> Vec<String> {
+        verify_chain(links, head).into_iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn an_intact_chain_in_any_order_passes() {
+        let mut links = chain(4);
+        let head = head_of(&links[3]);
+        links.reverse();
+        assert!(verify_chain(&links, Some(&head)).is_empty());
+        assert!(verify_chain(&[], None).is_empty());
+    }
+
+    #[test]
+    fn gaps_duplicates_and_broken_links_each_have_their_message() {
+        let links = chain(5);
+        let missing_start: Vec<_> = links[2..].to_vec();
+        assert_eq!(
+            messages(&missing_start, None),
+            ["r3: the receipts with sequences 1..2 are missing (deleted?): this receipt has \
+              sequence 3, and no receipt comes before it"]
+        );
+        let mut duplicated = links.clone();
+        duplicated.push(link("copy", 2, GENESIS_SHA256, "h1"));
+        let found = messages(&duplicated, None);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("sequence 2 appears twice"), "{found:?}");
+        let mut replaced = links.clone();
+        replaced[3].prev_sha256 = "other".to_string();
+        let found = messages(&replaced, None);
+        assert!(found[0].starts_with("r4: receipt sequence 4 does not follow r3"), "{found:?}");
+        let mut bad_genesis = links.clone();
+        bad_genesis[0].prev_sha256 = "x".to_string();
+        assert!(messages(&bad_genesis, None)[0].contains("64 zeros"));
+    }
+
+    #[test]
+    fn the_head_catches_truncation_additions_and_replacement() {
+        let links = chain(5);
+        let head = head_of(&links[4]);
+        let found = messages(&links[..3], Some(&head));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("sequences 4..5 are missing") && found[0].contains("truncated"));
+        assert!(messages(&[], Some(&head))[0].contains("sequences 1..5"));
+        let older = head_of(&links[3]);
+        assert!(messages(&links, Some(&older))[0].contains("beyond the head"));
+        let mut replaced = head.clone();
+        replaced.sha256 = "other".to_string();
+        assert!(messages(&links, Some(&replaced))[0].contains("not the one the head records"));
+    }
+
+    #[test]
+    fn an_unverified_receipt_holds_its_place_without_more_noise() {
+        let mut links = chain(4);
+        links[1].verified = false;
+        links[1].sha256 = String::new();
+        assert!(verify_chain(&links, Some(&head_of(&links[3]))).is_empty());
+        let mut newest_bad = chain(3);
+        newest_bad[2].verified = false;
+        assert!(verify_chain(&newest_bad, Some(&head_of(&chain(3)[2]))).is_empty());
+    }
+
+    #[test]
+    fn every_receipt_field_has_a_type_check() {
+        let doc = serde_json::to_value(receipt(json!({}))).unwrap();
+        for key in doc.as_object().unwrap().keys() {
+            let error = field_type_error(key, &json!([[]]));
+            if key == "actor" || key == "payload" {
+                assert!(error.is_none(), "{key} takes any JSON");
+            } else {
+                assert!(error.is_some(), "{key} has no arm in field_type_error");
+            }
+        }
+    }
+
+    #[test]
+    fn documents_that_are_not_receipts_are_named_as_such() {
+        let signer = signer();
+        assert!(verify_document(&json!([1]), &signer).unwrap_err()[0].message.contains("not a JSON object"));
+        let problems = verify_document(&json!({"run_id": "x"}), &signer).unwrap_err();
+        assert_eq!(problems[0].receipt, "receipt x");
+        assert_eq!(problems[0].field.as_deref(), Some("signature"));
+    }
+
+    #[test]
+    fn a_signed_receipt_with_a_non_canonical_run_id_is_refused() {
+        let mut upper = receipt(json!({}));
+        upper.run_id = upper.run_id.to_uppercase();
+        signer().sign(&mut upper).unwrap();
+        let doc = serde_json::to_value(&upper).unwrap();
+        let problems = verify_document(&doc, &signer()).unwrap_err();
+        assert_eq!(problems[0].field.as_deref(), Some("run_id"), "{problems:?}");
+    }
 }
