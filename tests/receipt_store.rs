@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
 use enact::receipt::{
-    ActionRecord, Decision, DirectoryStore, Kind, Override, PolicyRecord, RECEIPT_VERSION,
-    Receipt, ReceiptStore, RunId, RunStatus, Secret, Signer, canonical_json, sha256_hex,
-    verify_document, verify_file,
+    ActionRecord, Decision, DirectoryStore, Kind, Override, PolicyRecord, RECEIPT_VERSION, Receipt,
+    ReceiptStore, RunId, RunStatus, Secret, Signer, canonical_json, sha256_hex, verify_document,
+    verify_file,
 };
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
@@ -22,7 +22,9 @@ fn signer() -> Signer {
 }
 
 fn other_signer() -> Signer {
-    Signer::new(&Secret::from_bytes(b"another secret of at least 32 bytes!".to_vec(), false).unwrap())
+    Signer::new(
+        &Secret::from_bytes(b"another secret of at least 32 bytes!".to_vec(), false).unwrap(),
+    )
 }
 
 /// A receipt as the engine would build it, before the store chains and signs it.
@@ -106,7 +108,10 @@ fn signed_receipts_verify_and_round_trip() {
     assert_eq!(receipt.signature.len(), 64);
     // One digest per field but the signature and the digests, plus the keyed entry.
     let doc = serde_json::to_value(&receipt).unwrap();
-    assert_eq!(receipt.field_sha256.len(), doc.as_object().unwrap().len() - 1);
+    assert_eq!(
+        receipt.field_sha256.len(),
+        doc.as_object().unwrap().len() - 1
+    );
     assert_eq!(
         receipt.field_sha256["payload"],
         sha256_hex(&canonical_json(&receipt.payload).unwrap())
@@ -122,11 +127,26 @@ fn signed_receipts_verify_and_round_trip() {
 }
 
 #[test]
+fn a_receipt_signed_with_an_insecure_secret_says_so() {
+    let insecure = Signer::new(&Secret::from_bytes(b"short".to_vec(), true).unwrap());
+    let mut receipt = receipt("deploy");
+    assert!(!receipt.insecure_secret);
+    insecure.sign(&mut receipt).unwrap();
+    assert!(receipt.insecure_secret);
+    let doc = serde_json::to_value(&receipt).unwrap();
+    assert!(verify_document(&doc, &insecure).unwrap().insecure_secret);
+}
+
+#[test]
 fn a_different_secret_is_told_apart_from_tampering() {
     let doc = serde_json::to_value(signed("deploy")).unwrap();
     let problems = verify_document(&doc, &other_signer()).unwrap_err();
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].message.contains("different secret"), "{}", problems[0].message);
+    assert!(
+        problems[0].message.contains("different secret"),
+        "{}",
+        problems[0].message
+    );
 }
 
 /// A different value of the same JSON type, so that the schema would still accept it.
@@ -184,7 +204,10 @@ fn an_added_or_removed_field_is_named() {
     removed.as_object_mut().unwrap().remove("error");
     assert_eq!(
         problems_of(&removed),
-        [(Some("error".to_string()), "field `error` was removed after signing".to_string())]
+        [(
+            Some("error".to_string()),
+            "field `error` was removed after signing".to_string()
+        )]
     );
     let mut unsigned = doc.clone();
     unsigned.as_object_mut().unwrap().remove("signature");
@@ -205,7 +228,11 @@ fn a_signed_document_of_the_wrong_shape_names_the_field() {
     doc["signature"] = json!(hmac_hex(&canonical_json(&doc).unwrap()));
     assert!(signer.verify(&doc).is_ok());
     let problems = verify_document(&doc, &signer).unwrap_err();
-    assert_eq!(problems[0].field.as_deref(), Some("sequence"), "{problems:?}");
+    assert_eq!(
+        problems[0].field.as_deref(),
+        Some("sequence"),
+        "{problems:?}"
+    );
     assert!(problems[0].message.contains("wrong type"), "{problems:?}");
 
     doc["sequence"] = json!(1);
@@ -214,7 +241,12 @@ fn a_signed_document_of_the_wrong_shape_names_the_field() {
     let bytes = canonical_json(&doc).unwrap();
     doc["signature"] = json!(hmac_hex(&bytes));
     let problems = verify_document(&doc, &signer).unwrap_err();
-    assert!(problems.iter().any(|p| p.field.as_deref() == Some("workflow")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.field.as_deref() == Some("workflow")),
+        "{problems:?}"
+    );
 }
 
 /// HMAC-SHA256 with the test secret, computed independently of the crate.
@@ -230,7 +262,10 @@ fn the_signature_is_an_hmac_any_implementation_can_check() {
     let doc = serde_json::to_value(signed("deploy")).unwrap();
     let mut unsigned = doc.clone();
     unsigned.as_object_mut().unwrap().remove("signature");
-    assert_eq!(hmac_hex(&canonical_json(&unsigned).unwrap()), doc["signature"]);
+    assert_eq!(
+        hmac_hex(&canonical_json(&unsigned).unwrap()),
+        doc["signature"]
+    );
 }
 
 // ---- canonical JSON (RFC 8785) ----
@@ -254,7 +289,15 @@ fn canonical_json_matches_rfc_8785_examples() {
     // RFC 8785 §3.2.3: keys sorted by UTF-16 code units, not by UTF-8 bytes.
     let sorting = "{\"\u{20ac}\": \"Euro Sign\", \"\\r\": \"Carriage Return\", \"\u{fb33}\": \"Hebrew Letter Dalet With Dagesh\", \"1\": \"One\", \"\u{1f600}\": \"Emoji: Grinning Face\", \"\u{80}\": \"Control\", \"\u{f6}\": \"Latin Small Letter O With Diaeresis\"}";
     let sorted = canonical(sorting);
-    let order = ["\\r", "1", "\u{80}", "\u{f6}", "\u{20ac}", "\u{1f600}", "\u{fb33}"];
+    let order = [
+        "\\r",
+        "1",
+        "\u{80}",
+        "\u{f6}",
+        "\u{20ac}",
+        "\u{1f600}",
+        "\u{fb33}",
+    ];
     let positions: Vec<usize> = order
         .iter()
         .map(|key| sorted.find(&format!("\"{key}\":")).unwrap())
@@ -264,16 +307,24 @@ fn canonical_json_matches_rfc_8785_examples() {
 
 #[test]
 fn canonical_numbers_take_their_ecmascript_form() {
-    assert_eq!(canonical("[1.0, 100, 1e21, 1e20, -0.0, 0.1, 5e-7, 123456789012]"),
-        "[1,100,1e+21,100000000000000000000,0,0.1,5e-7,123456789012]");
+    assert_eq!(
+        canonical("[1.0, 100, 1e21, 1e20, -0.0, 0.1, 5e-7, 123456789012]"),
+        "[1,100,1e+21,100000000000000000000,0,0.1,5e-7,123456789012]"
+    );
     // Beyond 2^53 integers become the nearest double, as the RFC requires.
     assert_eq!(canonical("[9007199254740993]"), "[9007199254740992]");
 }
 
 #[test]
 fn canonical_json_escapes_only_what_it_must() {
-    assert_eq!(canonical(r#"["\u00e9", "\u001f", "\t", "\ud83d\ude00", "<>&"]"#), "[\"é\",\"\\u001f\",\"\\t\",\"\u{1F600}\",\"<>&\"]");
-    assert_eq!(canonical(r#"{"b": {"d": 1, "c": 2}, "a": []}"#), r#"{"a":[],"b":{"c":2,"d":1}}"#);
+    assert_eq!(
+        canonical(r#"["\u00e9", "\u001f", "\t", "\ud83d\ude00", "<>&"]"#),
+        "[\"é\",\"\\u001f\",\"\\t\",\"\u{1F600}\",\"<>&\"]"
+    );
+    assert_eq!(
+        canonical(r#"{"b": {"d": 1, "c": 2}, "a": []}"#),
+        r#"{"a":[],"b":{"c":2,"d":1}}"#
+    );
 }
 
 fn json_value() -> impl Strategy<Value = Json> {
@@ -281,7 +332,9 @@ fn json_value() -> impl Strategy<Value = Json> {
         Just(Json::Null),
         any::<bool>().prop_map(Json::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         ".{0,12}".prop_map(Json::String),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
@@ -327,7 +380,13 @@ fn store() -> (tempfile::TempDir, DirectoryStore) {
 }
 
 fn append(store: &DirectoryStore, n: usize) -> Vec<Receipt> {
-    (0..n).map(|i| store.append(receipt(&format!("wf{}", i % 3)), &signer()).unwrap()).collect()
+    (0..n)
+        .map(|i| {
+            store
+                .append(receipt(&format!("wf{}", i % 3)), &signer())
+                .unwrap()
+        })
+        .collect()
 }
 
 fn path_of(store: &DirectoryStore, receipt: &Receipt) -> PathBuf {
@@ -346,9 +405,15 @@ fn appended_receipts_chain_and_can_be_read_back() {
     let stored = append(&store, 5);
     for (i, receipt) in stored.iter().enumerate() {
         assert_eq!(receipt.sequence, i as u64 + 1);
-        let doc = store.get(&receipt.run_id.parse().unwrap()).unwrap().unwrap();
+        let doc = store
+            .get(&receipt.run_id.parse().unwrap())
+            .unwrap()
+            .unwrap();
         assert_eq!(verify_document(&doc, &signer()).unwrap(), *receipt);
-        assert_eq!(verify_file(&path_of(&store, receipt), &signer()).unwrap(), *receipt);
+        assert_eq!(
+            verify_file(&path_of(&store, receipt), &signer()).unwrap(),
+            *receipt
+        );
     }
     assert_eq!(stored[0].prev_sha256, "0".repeat(64));
     let summaries = store.summaries().unwrap();
@@ -396,12 +461,28 @@ fn a_changed_receipt_is_named_by_file_and_field() {
     let text = fs::read_to_string(&path).unwrap();
     fs::write(&path, text.replace("agent/fix", "main")).unwrap();
     let report = store.verify(&signer());
-    assert_eq!(report.problems.len(), 2, "one problem per changed field, no chain noise");
+    assert_eq!(
+        report.problems.len(),
+        2,
+        "one problem per changed field, no chain noise"
+    );
     let fields: Vec<_> = report.problems.iter().map(|p| p.field.clone()).collect();
-    assert!(fields.contains(&Some("payload".to_string())), "{:?}", report.problems);
-    assert!(fields.contains(&Some("policy_results".to_string())), "{:?}", report.problems);
+    assert!(
+        fields.contains(&Some("payload".to_string())),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        fields.contains(&Some("policy_results".to_string())),
+        "{:?}",
+        report.problems
+    );
     let file = format!("{}.json", stored[1].run_id);
-    assert!(report.problems.iter().all(|p| p.receipt.ends_with(&file)), "{:?}", report.problems);
+    assert!(
+        report.problems.iter().all(|p| p.receipt.ends_with(&file)),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[test]
@@ -411,7 +492,10 @@ fn a_deleted_receipt_leaves_a_gap() {
     fs::remove_file(path_of(&store, &stored[2])).unwrap();
     let found = messages(&store);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].contains("the receipt with sequence 3 is missing"), "{found:?}");
+    assert!(
+        found[0].contains("the receipt with sequence 3 is missing"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -424,7 +508,12 @@ fn swapped_contents_are_caught() {
     fs::write(&b, text_a).unwrap();
     let found = messages(&store);
     assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found.iter().all(|m| m.contains("renamed, or its content swapped")), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|m| m.contains("renamed, or its content swapped")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -447,7 +536,10 @@ fn a_duplicated_receipt_is_caught() {
     fs::copy(path_of(&store, &stored[1]), &copy).unwrap();
     let found = messages(&store);
     assert!(found.iter().any(|m| m.contains("renamed")), "{found:?}");
-    assert!(found.iter().any(|m| m.contains("sequence 2 appears twice")), "{found:?}");
+    assert!(
+        found.iter().any(|m| m.contains("sequence 2 appears twice")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -462,7 +554,10 @@ fn a_receipt_from_another_chain_does_not_follow_its_predecessor() {
     let sealed = signer().sign(&mut impostor).unwrap();
     fs::write(path_of(&store, &stored[1]), sealed.document).unwrap();
     let found = messages(&store);
-    assert!(found.iter().any(|m| m.contains("does not follow")), "{found:?}");
+    assert!(
+        found.iter().any(|m| m.contains("does not follow")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -487,13 +582,24 @@ fn a_tampered_or_missing_head_is_caught() {
     let text = fs::read_to_string(&head).unwrap();
     fs::write(&head, text.replace("\"sequence\":3", "\"sequence\":2")).unwrap();
     let found = messages(&store);
-    assert!(found.iter().any(|m| m.contains("head does not carry a valid signature")), "{found:?}");
-    let error = store.append(receipt("wf"), &signer()).unwrap_err().to_string();
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("head does not carry a valid signature")),
+        "{found:?}"
+    );
+    let error = store
+        .append(receipt("wf"), &signer())
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("head"), "{error}");
 
     fs::remove_file(&head).unwrap();
     let found = messages(&store);
-    assert!(found.iter().any(|m| m.contains("head is missing")), "{found:?}");
+    assert!(
+        found.iter().any(|m| m.contains("head is missing")),
+        "{found:?}"
+    );
     assert!(store.append(receipt("wf"), &signer()).is_err());
 }
 
@@ -503,7 +609,11 @@ fn the_wrong_secret_is_reported_once() {
     append(&store, 4);
     let report = store.verify(&other_signer());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
-    assert!(report.problems[0].message.contains("secret"), "{:?}", report.problems);
+    assert!(
+        report.problems[0].message.contains("secret"),
+        "{:?}",
+        report.problems
+    );
     assert!(store.append(receipt("wf"), &other_signer()).is_err());
 }
 
@@ -515,9 +625,16 @@ fn an_added_receipt_beyond_the_head_is_caught() {
     extra.sequence = 3;
     extra.prev_sha256 = store.summaries().unwrap()[1].sha256.clone();
     let sealed = signer().sign(&mut extra).unwrap();
-    fs::write(store.root().join(format!("{}.json", extra.run_id)), sealed.document).unwrap();
+    fs::write(
+        store.root().join(format!("{}.json", extra.run_id)),
+        sealed.document,
+    )
+    .unwrap();
     let found = messages(&store);
-    assert!(found.iter().any(|m| m.contains("beyond the head")), "{found:?} {stored:?}");
+    assert!(
+        found.iter().any(|m| m.contains("beyond the head")),
+        "{found:?} {stored:?}"
+    );
 }
 
 #[test]
@@ -531,7 +648,10 @@ fn the_index_is_rebuilt_when_missing_torn_or_short() {
     let rebuilt = store.summaries().unwrap();
     assert_eq!(rebuilt.len(), 4);
     for (a, b) in rebuilt.iter().zip(&full) {
-        assert_eq!((&a.run_id, &a.sha256, a.sequence), (&b.run_id, &b.sha256, b.sequence));
+        assert_eq!(
+            (&a.run_id, &a.sha256, a.sequence),
+            (&b.run_id, &b.sha256, b.sequence)
+        );
     }
 
     let text = fs::read_to_string(&index).unwrap();
@@ -547,7 +667,10 @@ fn the_index_is_rebuilt_when_missing_torn_or_short() {
     fs::write(&index, format!("{}\n", lines[..3].join("\n"))).unwrap();
     let next = store.append(receipt("wf"), &signer()).unwrap();
     let summaries = store.summaries().unwrap();
-    assert_eq!(summaries.iter().map(|s| s.sequence).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        summaries.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
     assert_eq!(summaries[4].run_id, next.run_id);
     assert_eq!(stored[3].sequence, 4);
 }
@@ -575,14 +698,33 @@ fn an_interrupted_append_is_finished_by_the_next_one() {
     uncommitted.sequence = 4;
     uncommitted.prev_sha256 = "0".repeat(64);
     let sealed = signer().sign(&mut uncommitted).unwrap();
-    fs::write(staging.join(format!("{}.json", uncommitted.run_id)), sealed.document).unwrap();
+    fs::write(
+        staging.join(format!("{}.json", uncommitted.run_id)),
+        sealed.document,
+    )
+    .unwrap();
 
-    assert!(store.get(&stored[2].run_id.parse().unwrap()).unwrap().is_some());
-    assert!(store.get(&stored[1].run_id.parse().unwrap()).unwrap().is_some());
+    assert!(
+        store
+            .get(&stored[2].run_id.parse().unwrap())
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .get(&stored[1].run_id.parse().unwrap())
+            .unwrap()
+            .is_some()
+    );
     let next = store.append(receipt("wf"), &signer()).unwrap();
     assert_eq!(next.sequence, 4);
     assert_eq!(fs::read_dir(&staging).unwrap().count(), 0);
-    assert!(store.get(&uncommitted.run_id.parse().unwrap()).unwrap().is_none());
+    assert!(
+        store
+            .get(&uncommitted.run_id.parse().unwrap())
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.summaries().unwrap().len(), 4);
     assert!(messages(&store).is_empty(), "{:?}", messages(&store));
 }
@@ -598,24 +740,45 @@ fn a_duplicate_run_id_is_refused() {
     let mut bad = receipt("wf");
     bad.run_id = "../../etc/passwd".to_string();
     let error = store.append(bad, &signer()).unwrap_err().to_string();
-    assert!(error.contains("`../../etc/passwd` is not a run id"), "{error}");
+    assert!(
+        error.contains("`../../etc/passwd` is not a run id"),
+        "{error}"
+    );
 }
 
 #[test]
 fn receipts_since_reads_only_the_recent_ones() {
     let (_dir, store) = store();
     let old = (Utc::now() - Duration::hours(3)).to_rfc3339();
-    store.append(receipt_at("send_email", &old), &signer()).unwrap();
+    store
+        .append(receipt_at("send_email", &old), &signer())
+        .unwrap();
     let recent: Vec<Receipt> = (0..3)
-        .map(|i| store.append(receipt(if i == 1 { "other" } else { "send_email" }), &signer()).unwrap())
+        .map(|i| {
+            store
+                .append(
+                    receipt(if i == 1 { "other" } else { "send_email" }),
+                    &signer(),
+                )
+                .unwrap()
+        })
         .collect();
     let since = Utc::now() - Duration::hours(1);
     let all = store.receipts_since(since, None).unwrap();
     assert_eq!(all.len(), 3);
     let emails = store.receipts_since(since, Some("send_email")).unwrap();
-    let ids: Vec<&str> = emails.iter().map(|doc| doc["run_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = emails
+        .iter()
+        .map(|doc| doc["run_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [recent[0].run_id.as_str(), recent[2].run_id.as_str()]);
-    assert_eq!(store.receipts_since(Utc::now() - Duration::hours(4), None).unwrap().len(), 4);
+    assert_eq!(
+        store
+            .receipts_since(Utc::now() - Duration::hours(4), None)
+            .unwrap()
+            .len(),
+        4
+    );
     // A receipt the index lists but that was deleted fails closed.
     fs::remove_file(path_of(&store, &recent[2])).unwrap();
     assert!(store.receipts_since(since, None).is_err());
@@ -634,20 +797,32 @@ fn concurrent_appenders_keep_one_intact_chain() {
                 let store = DirectoryStore::open(&root).unwrap();
                 let signer = signer();
                 for _ in 0..per_thread {
-                    store.append(receipt(&format!("thread{t}")), &signer).unwrap();
+                    store
+                        .append(receipt(&format!("thread{t}")), &signer)
+                        .unwrap();
                 }
             });
         }
     });
     let store = DirectoryStore::open(&root).unwrap();
     let report = store.verify(&signer());
-    assert!(report.is_valid(), "{:?}", &report.problems[..report.problems.len().min(5)]);
+    assert!(
+        report.is_valid(),
+        "{:?}",
+        &report.problems[..report.problems.len().min(5)]
+    );
     assert_eq!(report.checked, threads * per_thread);
     let summaries = store.summaries().unwrap();
     let sequences: Vec<u64> = summaries.iter().map(|s| s.sequence).collect();
-    assert_eq!(sequences, (1..=(threads * per_thread) as u64).collect::<Vec<_>>());
+    assert_eq!(
+        sequences,
+        (1..=(threads * per_thread) as u64).collect::<Vec<_>>()
+    );
     let recorded: Vec<&str> = summaries.iter().map(|s| s.recorded_at.as_str()).collect();
-    assert!(recorded.windows(2).all(|w| w[0] <= w[1]), "recorded_at never decreases");
+    assert!(
+        recorded.windows(2).all(|w| w[0] <= w[1]),
+        "recorded_at never decreases"
+    );
 }
 
 #[test]
@@ -684,7 +859,9 @@ fn journals_round_trip_and_are_listed() {
     for entry in &entries {
         store.journal_append(&run, entry, &signer()).unwrap();
     }
-    store.journal_append(&other, &json!({"step": "a"}), &signer()).unwrap();
+    store
+        .journal_append(&other, &json!({"step": "a"}), &signer())
+        .unwrap();
     let journal = store.journal_read(&run, &signer()).unwrap().unwrap();
     assert_eq!(journal.entries, entries);
     assert!(!journal.torn_line_ignored);
@@ -702,7 +879,11 @@ fn journal_entries_must_be_objects_without_mac() {
     let (_dir, store) = store();
     let run = RunId::new();
     assert!(store.journal_append(&run, &json!([1]), &signer()).is_err());
-    assert!(store.journal_append(&run, &json!({"mac": "x"}), &signer()).is_err());
+    assert!(
+        store
+            .journal_append(&run, &json!({"mac": "x"}), &signer())
+            .is_err()
+    );
 }
 
 #[test]
@@ -710,7 +891,9 @@ fn an_edited_journal_is_caught() {
     let (_dir, store) = store();
     let run = RunId::new();
     for step in ["a", "b", "c"] {
-        store.journal_append(&run, &json!({"step": step}), &signer()).unwrap();
+        store
+            .journal_append(&run, &json!({"step": step}), &signer())
+            .unwrap();
     }
     let path = journal_file(&store, &run);
     let text = fs::read_to_string(&path).unwrap();
@@ -726,21 +909,30 @@ fn an_edited_journal_is_caught() {
 
     // Another run's journal copied over this one.
     let other = RunId::new();
-    store.journal_append(&other, &json!({"step": "a"}), &signer()).unwrap();
+    store
+        .journal_append(&other, &json!({"step": "a"}), &signer())
+        .unwrap();
     fs::copy(journal_file(&store, &other), &path).unwrap();
     assert!(store.journal_read(&run, &signer()).is_err());
 
     fs::write(&path, format!("{}\nnot json\n", lines[0])).unwrap();
     let error = store.journal_read(&run, &signer()).unwrap_err().to_string();
-    assert!(error.contains("line 2") && error.contains("not a JSON object"), "{error}");
+    assert!(
+        error.contains("line 2") && error.contains("not a JSON object"),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_torn_last_line_is_ignored_and_cut_before_the_next_append() {
     let (_dir, store) = store();
     let run = RunId::new();
-    store.journal_append(&run, &json!({"step": "a"}), &signer()).unwrap();
-    store.journal_append(&run, &json!({"step": "b"}), &signer()).unwrap();
+    store
+        .journal_append(&run, &json!({"step": "a"}), &signer())
+        .unwrap();
+    store
+        .journal_append(&run, &json!({"step": "b"}), &signer())
+        .unwrap();
     let path = journal_file(&store, &run);
     let text = fs::read_to_string(&path).unwrap();
     // A crash in the middle of the second write.
@@ -750,11 +942,22 @@ fn a_torn_last_line_is_ignored_and_cut_before_the_next_append() {
     assert!(journal.torn_line_ignored);
     // Even a torn line that happens to be whole JSON only counts with its newline.
     fs::write(&path, &text[..text.len() - 1]).unwrap();
-    assert!(store.journal_read(&run, &signer()).unwrap().unwrap().torn_line_ignored);
+    assert!(
+        store
+            .journal_read(&run, &signer())
+            .unwrap()
+            .unwrap()
+            .torn_line_ignored
+    );
 
-    store.journal_append(&run, &json!({"step": "c"}), &signer()).unwrap();
+    store
+        .journal_append(&run, &json!({"step": "c"}), &signer())
+        .unwrap();
     let journal = store.journal_read(&run, &signer()).unwrap().unwrap();
-    assert_eq!(journal.entries, [json!({"step": "a"}), json!({"step": "c"})]);
+    assert_eq!(
+        journal.entries,
+        [json!({"step": "a"}), json!({"step": "c"})]
+    );
     assert!(!journal.torn_line_ignored);
 }
 
@@ -762,7 +965,9 @@ fn a_torn_last_line_is_ignored_and_cut_before_the_next_append() {
 fn a_journal_written_with_another_secret_is_refused() {
     let (_dir, store) = store();
     let run = RunId::new();
-    store.journal_append(&run, &json!({"step": "a"}), &signer()).unwrap();
+    store
+        .journal_append(&run, &json!({"step": "a"}), &signer())
+        .unwrap();
     assert!(store.journal_read(&run, &other_signer()).is_err());
 }
 

@@ -44,12 +44,18 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_and_whitespace_dropped() {
-        assert_eq!(canon(r#"{ "b": 1, "a": [ true, null ] }"#), r#"{"a":[true,null],"b":1}"#);
+        assert_eq!(
+            canon(r#"{ "b": 1, "a": [ true, null ] }"#),
+            r#"{"a":[true,null],"b":1}"#
+        );
     }
 
     #[test]
     fn numbers_take_their_shortest_form() {
-        assert_eq!(canon("[1.0, -0.0, 1e21, 1e-7, 0.1, 100]"), "[1,0,1e+21,1e-7,0.1,100]");
+        assert_eq!(
+            canon("[1.0, -0.0, 1e21, 1e-7, 0.1, 100]"),
+            "[1,0,1e+21,1e-7,0.1,100]"
+        );
     }
 
     #[test]
@@ -58,6 +64,9 @@ mod tests {
             sha256_hex(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        assert_eq!(sha256_hex(&canonical_json(&json!({})).unwrap()), sha256_hex(b"{}"));
+        assert_eq!(
+            sha256_hex(&canonical_json(&json!({})).unwrap()),
+            sha256_hex(b"{}")
+        );
     }
 }

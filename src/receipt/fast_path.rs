@@ -58,11 +58,16 @@ pub(crate) fn fast_check<'a>(bytes: &'a [u8], signer: &Signer) -> Option<FastLin
 
 /// The bytes before and after the last `,"signature":"<signature>"` of a file, unverified
 /// (used to rebuild the index, which has no secret).
-pub(crate) fn split_at_signature<'a>(bytes: &'a [u8], signature: &str) -> Option<(&'a [u8], &'a [u8])> {
+pub(crate) fn split_at_signature<'a>(
+    bytes: &'a [u8],
+    signature: &str,
+) -> Option<(&'a [u8], &'a [u8])> {
     let body = strip_newline(bytes);
     let at = rfind(body, SIGNATURE_KEY)?;
     let (head, rest) = body.split_at(at);
-    let rest = rest.get(SIGNATURE_KEY.len()..)?.strip_prefix(signature.as_bytes())?;
+    let rest = rest
+        .get(SIGNATURE_KEY.len()..)?
+        .strip_prefix(signature.as_bytes())?;
     Some((head, rest.strip_prefix(b"\"")?))
 }
 
@@ -84,13 +89,20 @@ fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     (0..haystack.len())
         .rev()
         .filter(|&at| haystack.get(at) == Some(&first))
-        .find(|&at| haystack.get(at..).is_some_and(|rest| rest.starts_with(needle)))
+        .find(|&at| {
+            haystack
+                .get(at..)
+                .is_some_and(|rest| rest.starts_with(needle))
+        })
 }
 
 /// `len` lowercase hex digits at the start of `bytes`, as text, and the rest.
 fn split_hex(bytes: &[u8], len: usize) -> Option<(&str, &[u8])> {
     let hex = bytes.get(..len)?;
-    if !hex.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+    if !hex
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    {
         return None;
     }
     Some((std::str::from_utf8(hex).ok()?, bytes.get(len..)?))
@@ -108,7 +120,10 @@ fn split_quoted_suffix(bytes: &[u8], len: usize) -> Option<(&[u8], &str)> {
     let start = body.len().checked_sub(len)?;
     let (before, text) = body.split_at(start);
     let before = before.strip_suffix(b"\"")?;
-    if !text.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b'-') {
+    if !text
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b'-')
+    {
         return None;
     }
     Some((before, std::str::from_utf8(text).ok()?))
@@ -157,9 +172,9 @@ fn skip_scalar(bytes: &[u8]) -> Option<&[u8]> {
         b'f' => bytes.strip_prefix(b"false"),
         b'n' => bytes.strip_prefix(b"null"),
         _ => {
-            let len = bytes
-                .iter()
-                .position(|b| !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))?;
+            let len = bytes.iter().position(|b| {
+                !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+            })?;
             (len > 0).then(|| bytes.get(len..)).flatten()
         }
     }
@@ -193,7 +208,10 @@ mod tests {
     fn anything_else_is_left_to_the_slow_path() {
         let (_, bytes, _) = sealed(json!({}));
         let text = String::from_utf8(bytes.clone()).unwrap();
-        let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()).unwrap();
+        let pretty = serde_json::to_vec_pretty(
+            &serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+        )
+        .unwrap();
         assert!(fast_check(&pretty, &signer()).is_none());
         let edited = text.replace("\"unit\"", "\"tinu\"");
         assert!(fast_check(edited.as_bytes(), &signer()).is_none());
@@ -228,7 +246,9 @@ mod tests {
     #[test]
     fn scalar_members_are_recognised() {
         assert!(only_scalar_members(b"}"));
-        assert!(only_scalar_members(br#","a":"x\"}","b":-1.5e+3,"c":true,"d":null}"#));
+        assert!(only_scalar_members(
+            br#","a":"x\"}","b":-1.5e+3,"c":true,"d":null}"#
+        ));
         assert!(!only_scalar_members(br#","a":{}}"#));
         assert!(!only_scalar_members(br#","a":[1]}"#));
         assert!(!only_scalar_members(br#","a":1}}"#));

@@ -33,7 +33,11 @@ struct MacInput<'a> {
     run_id: String,
 }
 
-fn mac_input(entry: &Map<String, Json>, line: usize, run_id: &RunId) -> Result<Vec<u8>, ReceiptError> {
+fn mac_input(
+    entry: &Map<String, Json>,
+    line: usize,
+    run_id: &RunId,
+) -> Result<Vec<u8>, ReceiptError> {
     canonical_bytes(
         &MacInput {
             entry,
@@ -62,7 +66,12 @@ pub(crate) fn append(
             got: "an object with a `mac` field".to_string(),
         });
     }
-    let (mut file, created) = match OpenOptions::new().read(true).write(true).create_new(true).open(path) {
+    let (mut file, created) = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
         Ok(file) => (file, true),
         Err(error) if error.kind() == ErrorKind::AlreadyExists => {
             let file = OpenOptions::new()
@@ -79,10 +88,15 @@ pub(crate) fn append(
         .map_err(|error| ReceiptError::io("read the journal", path, error))?;
     let complete = complete_len(&existing);
     if complete < existing.len() {
-        file.set_len(complete as u64)
-            .map_err(|error| ReceiptError::io("cut the torn last line of the journal", path, error))?;
+        file.set_len(complete as u64).map_err(|error| {
+            ReceiptError::io("cut the torn last line of the journal", path, error)
+        })?;
     }
-    let line = existing.iter().take(complete).filter(|&&byte| byte == b'\n').count();
+    let line = existing
+        .iter()
+        .take(complete)
+        .filter(|&&byte| byte == b'\n')
+        .count();
     let mac = signer.mac_hex(CONTEXT, &[&mac_input(fields, line, run_id)?]);
     let mut stored = fields.clone();
     stored.insert(MAC_FIELD.to_string(), Json::String(mac));
@@ -96,7 +110,11 @@ pub(crate) fn append(
 }
 
 /// Reads and checks the journal at `path`; `None` when there is none.
-pub(crate) fn read(path: &Path, run_id: &RunId, signer: &Signer) -> Result<Option<Journal>, ReceiptError> {
+pub(crate) fn read(
+    path: &Path,
+    run_id: &RunId,
+    signer: &Signer,
+) -> Result<Option<Journal>, ReceiptError> {
     let mut bytes = Vec::new();
     match File::open(path).and_then(|mut file| file.read_to_end(&mut bytes)) {
         Ok(_) => {}
@@ -108,14 +126,21 @@ pub(crate) fn read(path: &Path, run_id: &RunId, signer: &Signer) -> Result<Optio
     let mut entries = Vec::new();
     // Complete lines end in a newline; split the text before the last one.
     let body = lines.strip_suffix(b"\n");
-    for (index, line) in body.into_iter().flat_map(|body| body.split(|&byte| byte == b'\n')).enumerate() {
+    for (index, line) in body
+        .into_iter()
+        .flat_map(|body| body.split(|&byte| byte == b'\n'))
+        .enumerate()
+    {
         let bad = |message: String| ReceiptError::Journal {
             path: path.to_path_buf(),
             line: index + 1,
             message,
         };
-        let mut fields: Map<String, Json> = serde_json::from_slice(line)
-            .map_err(|error| bad(format!("is not a JSON object ({error}): the journal is damaged")))?;
+        let mut fields: Map<String, Json> = serde_json::from_slice(line).map_err(|error| {
+            bad(format!(
+                "is not a JSON object ({error}): the journal is damaged"
+            ))
+        })?;
         let Some(Json::String(mac)) = fields.remove(MAC_FIELD) else {
             return Err(bad("has no `mac`: the journal was edited".to_string()));
         };
@@ -135,7 +160,10 @@ pub(crate) fn read(path: &Path, run_id: &RunId, signer: &Signer) -> Result<Optio
 
 /// The length of the part of `bytes` made of complete (newline-terminated) lines.
 fn complete_len(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|&byte| byte == b'\n').map_or(0, |at| at + 1)
+    bytes
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |at| at + 1)
 }
 
 fn kind_of(value: &Json) -> &'static str {

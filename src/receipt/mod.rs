@@ -22,4 +22,6 @@ pub use redact::redact;
 pub use run_id::RunId;
 pub use signing::{Sealed, Secret, SignatureError, Signer};
 pub use store::{Journal, ReceiptStore, Summary};
-pub use verify::{ChainHead, ChainLink, Problem, VerifyReport, verify_chain, verify_document, verify_file};
+pub use verify::{
+    ChainHead, ChainLink, Problem, VerifyReport, verify_chain, verify_document, verify_file,
+};

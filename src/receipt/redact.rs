@@ -121,7 +121,9 @@ enum KeyKind {
 
 fn key_kind(key: &str) -> KeyKind {
     let words = words(key);
-    let secret_word = words.iter().any(|word| SECRET_WORDS.contains(&word.as_str()));
+    let secret_word = words
+        .iter()
+        .any(|word| SECRET_WORDS.contains(&word.as_str()));
     let secret_pair = words.windows(2).any(|pair| match pair {
         [first, second] => SECRET_PAIRS.contains(&(first.as_str(), second.as_str())),
         _ => false,
@@ -149,11 +151,10 @@ fn words(key: &str) -> Vec<String> {
         if let Some(&previous) = index.checked_sub(1).and_then(|i| chars.get(i)) {
             let next = chars.get(index + 1).copied();
             let hump = previous.is_lowercase() && c.is_uppercase();
-            let acronym_end = previous.is_uppercase()
-                && c.is_uppercase()
-                && next.is_some_and(char::is_lowercase);
-            let digit_change = previous.is_ascii_digit() != c.is_ascii_digit()
-                && previous.is_alphanumeric();
+            let acronym_end =
+                previous.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase);
+            let digit_change =
+                previous.is_ascii_digit() != c.is_ascii_digit() && previous.is_alphanumeric();
             if hump || acronym_end || digit_change {
                 flush(&mut current, &mut words);
             }
@@ -187,7 +188,10 @@ mod tests {
         assert_eq!(words("clientSecret"), ["client", "secret"]);
         assert_eq!(words("db.password"), ["db", "password"]);
         assert_eq!(words("oauth2Token"), ["oauth", "2", "token"]);
-        assert_eq!(words("AWS_SECRET_ACCESS_KEY"), ["aws", "secret", "access", "key"]);
+        assert_eq!(
+            words("AWS_SECRET_ACCESS_KEY"),
+            ["aws", "secret", "access", "key"]
+        );
     }
 
     #[test]

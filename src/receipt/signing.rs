@@ -67,7 +67,10 @@ impl Secret {
     }
 
     /// A secret from bytes, with the same 32-byte rule as [`Secret::from_env`].
-    pub fn from_bytes(bytes: impl Into<Vec<u8>>, allow_insecure: bool) -> Result<Secret, SecretError> {
+    pub fn from_bytes(
+        bytes: impl Into<Vec<u8>>,
+        allow_insecure: bool,
+    ) -> Result<Secret, SecretError> {
         let bytes = bytes.into();
         if bytes.len() < MIN_SECRET_BYTES && !allow_insecure {
             return Err(SecretError::TooShortBytes { len: bytes.len() });
@@ -90,7 +93,10 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Secret")
-            .field("bytes", &format_args!("[REDACTED; {} bytes]", self.bytes.len()))
+            .field(
+                "bytes",
+                &format_args!("[REDACTED; {} bytes]", self.bytes.len()),
+            )
             .field("insecure", &self.insecure)
             .finish()
     }
@@ -164,10 +170,12 @@ impl Signer {
     }
 
     /// Fills in `field_sha256` and `signature` from every other field (the chain fields
-    /// `sequence` and `prev_sha256` must already be set: they are signed too).
+    /// `sequence` and `prev_sha256` must already be set: they are signed too). A receipt
+    /// signed with an insecure secret always says so: `insecure_secret` is set here too.
     pub fn sign(&self, receipt: &mut Receipt) -> Result<Sealed, ReceiptError> {
         receipt.field_sha256.clear();
         receipt.signature.clear();
+        receipt.insecure_secret |= self.insecure;
         let value = serde_json::to_value(&*receipt).map_err(|error| ReceiptError::Canonical {
             what: format!("receipt {}", receipt.run_id),
             message: error.to_string(),
@@ -213,7 +221,8 @@ impl Signer {
         let Some(Json::String(signature)) = fields.get(SIGNATURE_FIELD) else {
             return Err(SignatureError::MissingSignature);
         };
-        let signed = signed_bytes(fields).map_err(|error| SignatureError::Canonical(error.to_string()))?;
+        let signed =
+            signed_bytes(fields).map_err(|error| SignatureError::Canonical(error.to_string()))?;
         if self.mac_matches(b"", &[&signed], signature) {
             Ok(sha256_hex(&signed))
         } else {
@@ -234,8 +243,10 @@ impl Signer {
         let Some(mac) = recorded.get(DIGESTS_FIELD) else {
             return false;
         };
-        let others: BTreeMap<&String, &String> =
-            recorded.iter().filter(|(key, _)| key.as_str() != DIGESTS_FIELD).collect();
+        let others: BTreeMap<&String, &String> = recorded
+            .iter()
+            .filter(|(key, _)| key.as_str() != DIGESTS_FIELD)
+            .collect();
         canonical_bytes(&others, "the field digests")
             .is_ok_and(|bytes| self.mac_matches(DIGESTS_CONTEXT, &[&bytes], mac))
     }
@@ -308,7 +319,10 @@ mod tests {
         );
         // Test case 6: a 131-byte key, longer than the block, is hashed first.
         assert_eq!(
-            hmac_hex(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First"),
+            hmac_hex(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            ),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
         // A key of exactly one block is used as it is.
@@ -333,23 +347,43 @@ mod tests {
         // Each test uses its own variable: tests run in parallel within one process.
         let var = "ENACT_TEST_SECRET_SIGNING_UNIT";
         let missing = Secret::from_env(var, false).unwrap_err().to_string();
-        assert!(missing.contains(var) && missing.contains("openssl rand -hex 32"), "{missing}");
+        assert!(
+            missing.contains(var) && missing.contains("openssl rand -hex 32"),
+            "{missing}"
+        );
         let empty = Secret::from_env(var, true).unwrap();
         assert!(empty.is_insecure());
 
         let short = Some("hunter2".into());
-        let error = Secret::from_var("MY_SECRET", short.clone(), false).unwrap_err().to_string();
-        assert!(error.contains("MY_SECRET") && error.contains("7 bytes"), "{error}");
-        assert!(!error.contains("hunter2"), "the message must not show the secret: {error}");
-        assert!(Secret::from_var("MY_SECRET", short, true).unwrap().is_insecure());
+        let error = Secret::from_var("MY_SECRET", short.clone(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("MY_SECRET") && error.contains("7 bytes"),
+            "{error}"
+        );
+        assert!(
+            !error.contains("hunter2"),
+            "the message must not show the secret: {error}"
+        );
+        assert!(
+            Secret::from_var("MY_SECRET", short, true)
+                .unwrap()
+                .is_insecure()
+        );
 
         let long = Some("0123456789abcdef0123456789abcdef".into());
-        assert!(!Secret::from_var("MY_SECRET", long, false).unwrap().is_insecure());
+        assert!(
+            !Secret::from_var("MY_SECRET", long, false)
+                .unwrap()
+                .is_insecure()
+        );
     }
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let secret = Secret::from_bytes(b"correct horse battery staple 1234".to_vec(), false).unwrap();
+        let secret =
+            Secret::from_bytes(b"correct horse battery staple 1234".to_vec(), false).unwrap();
         let shown = format!("{secret:?} {:?}", Signer::new(&secret));
         assert!(!shown.contains("horse"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
@@ -375,7 +409,10 @@ mod tests {
         assert_eq!(signer.verify(&bad_hex), Err(SignatureError::Mismatch));
         let mut unsigned = doc.clone();
         unsigned.as_object_mut().unwrap().remove("signature");
-        assert_eq!(signer.verify(&unsigned), Err(SignatureError::MissingSignature));
+        assert_eq!(
+            signer.verify(&unsigned),
+            Err(SignatureError::MissingSignature)
+        );
         assert_eq!(signer.verify(&json!([1])), Err(SignatureError::NotAnObject));
 
         let other = Signer::new(&Secret::from_bytes([8u8; 32].to_vec(), false).unwrap());

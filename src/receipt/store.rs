@@ -108,13 +108,20 @@ pub trait ReceiptStore: Send + Sync {
 
     /// Appends `entry` (a JSON object without a `mac` field) to the journal of `run_id`, MACed
     /// and durable (fsynced) before this returns.
-    fn journal_append(&self, run_id: &RunId, entry: &Json, signer: &Signer)
-    -> Result<(), ReceiptError>;
+    fn journal_append(
+        &self,
+        run_id: &RunId,
+        entry: &Json,
+        signer: &Signer,
+    ) -> Result<(), ReceiptError>;
 
     /// The journal of `run_id`, `None` when there is none. A line whose MAC fails, or a
     /// complete line that is not JSON, is an error naming the line.
-    fn journal_read(&self, run_id: &RunId, signer: &Signer)
-    -> Result<Option<Journal>, ReceiptError>;
+    fn journal_read(
+        &self,
+        run_id: &RunId,
+        signer: &Signer,
+    ) -> Result<Option<Journal>, ReceiptError>;
 
     /// Removes the journal of `run_id` (durably); no journal is not an error.
     fn journal_remove(&self, run_id: &RunId) -> Result<(), ReceiptError>;

@@ -9,7 +9,9 @@ use super::run_id::RunId;
 use super::signing::{Secret, Signer};
 
 pub(crate) fn signer() -> Signer {
-    Signer::new(&Secret::from_bytes(b"unit-test secret of at least 32 bytes".to_vec(), false).unwrap())
+    Signer::new(
+        &Secret::from_bytes(b"unit-test secret of at least 32 bytes".to_vec(), false).unwrap(),
+    )
 }
 
 /// An unsigned receipt with `payload`, sequence 1 of a new chain.

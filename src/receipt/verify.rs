@@ -100,8 +100,13 @@ pub fn verify_document(doc: &Json, signer: &Signer) -> Result<Receipt, Vec<Probl
 /// the run id inside (a renamed file, or two files' contents swapped, is caught here).
 pub fn verify_file(path: &Path, signer: &Signer) -> Result<Receipt, Vec<Problem>> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|error| vec![Problem::new(&name, None, format!("cannot read the file: {error}"))])?;
+    let bytes = std::fs::read(path).map_err(|error| {
+        vec![Problem::new(
+            &name,
+            None,
+            format!("cannot read the file: {error}"),
+        )]
+    })?;
     check_bytes(&name, &bytes, signer)?;
     // The signature held; the full parse is the schema check.
     let receipt = serde_json::from_slice::<Receipt>(&bytes).map_err(|error| {
@@ -110,7 +115,11 @@ pub fn verify_file(path: &Path, signer: &Signer) -> Result<Receipt, Vec<Problem>
     })?;
     let mut problems = Vec::new();
     check_file_name(&name, path, &receipt.run_id, &mut problems);
-    if problems.is_empty() { Ok(receipt) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(receipt)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Checks the chain over a store's receipts (in any order): sequences run 1..n without gap or
@@ -165,7 +174,10 @@ pub fn verify_chain(links: &[ChainLink], head: Option<&ChainHead>) -> Vec<Proble
                     link.sequence,
                     previous.map_or_else(
                         || "and no receipt comes before it".to_string(),
-                        |p| format!("and the one before it is {} (sequence {})", p.receipt, p.sequence)
+                        |p| format!(
+                            "and the one before it is {} (sequence {})",
+                            p.receipt, p.sequence
+                        )
                     )
                 ),
             ));
@@ -202,7 +214,11 @@ fn check_head(newest: Option<&ChainLink>, head: &ChainHead, problems: &mut Vec<P
         let missing = if head.sequence - last == 1 {
             format!("the receipt with sequence {} is missing", head.sequence)
         } else {
-            format!("the receipts with sequences {}..{} are missing", last + 1, head.sequence)
+            format!(
+                "the receipts with sequences {}..{} are missing",
+                last + 1,
+                head.sequence
+            )
         };
         format!(
             "the chain ends at sequence {last}, but the store's head records sequence {} (run \
@@ -217,11 +233,15 @@ fn check_head(newest: Option<&ChainLink>, head: &ChainHead, problems: &mut Vec<P
         )
     } else {
         match newest {
-            Some(link) if link.verified && (link.sha256 != head.sha256 || link.run_id != head.run_id) => format!(
-                "the newest receipt {} (run {}) is not the one the head records (run {}, \
+            Some(link)
+                if link.verified && (link.sha256 != head.sha256 || link.run_id != head.run_id) =>
+            {
+                format!(
+                    "the newest receipt {} (run {}) is not the one the head records (run {}, \
                  sha256 {}): it was replaced",
-                link.receipt, link.run_id, head.run_id, head.sha256
-            ),
+                    link.receipt, link.run_id, head.run_id, head.sha256
+                )
+            }
             _ => return,
         }
     };
@@ -237,7 +257,11 @@ pub(crate) fn check_value(
     let chain = match signer.verify(doc) {
         Ok(chain) => chain,
         Err(SignatureError::NotAnObject) => {
-            return Err(vec![Problem::new(name, None, "is not a JSON object, so not a receipt")]);
+            return Err(vec![Problem::new(
+                name,
+                None,
+                "is not a JSON object, so not a receipt",
+            )]);
         }
         Err(SignatureError::MissingSignature) => {
             return Err(vec![Problem::new(
@@ -247,7 +271,11 @@ pub(crate) fn check_value(
             )]);
         }
         Err(SignatureError::Canonical(message)) => {
-            return Err(vec![Problem::new(name, None, format!("cannot be canonicalised: {message}"))]);
+            return Err(vec![Problem::new(
+                name,
+                None,
+                format!("cannot be canonicalised: {message}"),
+            )]);
         }
         Err(SignatureError::Mismatch) => {
             let empty = Map::new();
@@ -263,7 +291,10 @@ pub(crate) fn check_value(
         return Err(vec![Problem::new(
             name,
             Some("run_id"),
-            format!("field `run_id` is `{}`, not a lowercase hyphenated UUID", receipt.run_id),
+            format!(
+                "field `run_id` is `{}`, not a lowercase hyphenated UUID",
+                receipt.run_id
+            ),
         )]);
     }
     Ok((receipt, chain))
@@ -304,7 +335,11 @@ fn diagnose(name: &str, fields: &Map<String, Json>, signer: &Signer) -> Vec<Prob
         (true, false) => differing
             .into_iter()
             .map(|(key, how)| {
-                Problem::new(name, Some(key), format!("field `{key}` was {how} after signing"))
+                Problem::new(
+                    name,
+                    Some(key),
+                    format!("field `{key}` was {how} after signing"),
+                )
             })
             .collect(),
         (true, true) => vec![Problem::new(
@@ -313,7 +348,10 @@ fn diagnose(name: &str, fields: &Map<String, Json>, signer: &Signer) -> Vec<Prob
             "field `signature` was changed after signing: every other field is as signed",
         )],
         (false, false) => {
-            let keys: Vec<String> = differing.iter().map(|(key, _)| format!("`{key}`")).collect();
+            let keys: Vec<String> = differing
+                .iter()
+                .map(|(key, _)| format!("`{key}`"))
+                .collect();
             vec![Problem::new(
                 name,
                 Some(DIGESTS_FIELD),
@@ -325,11 +363,7 @@ fn diagnose(name: &str, fields: &Map<String, Json>, signer: &Signer) -> Vec<Prob
                 ),
             )]
         }
-        (false, true) => vec![Problem::new(
-            name,
-            Some(SIGNATURE_FIELD),
-            WRONG_SECRET,
-        )],
+        (false, true) => vec![Problem::new(name, Some(SIGNATURE_FIELD), WRONG_SECRET)],
     }
 }
 
@@ -412,7 +446,10 @@ fn parse(name: &str, bytes: &[u8]) -> Result<Json, Problem> {
 }
 
 pub(crate) fn check_file_name(name: &str, path: &Path, run_id: &str, problems: &mut Vec<Problem>) {
-    let stem = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".json"));
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".json"));
     if stem != Some(run_id) {
         problems.push(Problem::new(
             name,
@@ -427,7 +464,11 @@ pub(crate) fn check_file_name(name: &str, path: &Path, run_id: &str, problems: &
 
 /// Verifies the bytes of one receipt file, the fast path first, else the parsed document;
 /// returns what the chain check needs.
-pub(crate) fn check_bytes(name: &str, bytes: &[u8], signer: &Signer) -> Result<ChainLink, Vec<Problem>> {
+pub(crate) fn check_bytes(
+    name: &str,
+    bytes: &[u8],
+    signer: &Signer,
+) -> Result<ChainLink, Vec<Problem>> {
     if let Some(fast) = fast_check(bytes, signer)
         && is_canonical_run_id(fast.run_id)
     {
@@ -509,7 +550,11 @@ mod tests {
     fn chain(n: u64) -> Vec<ChainLink> {
         (1..=n)
             .map(|i| {
-                let prev = if i == 1 { GENESIS_SHA256.to_string() } else { format!("h{}", i - 1) };
+                let prev = if i == 1 {
+                    GENESIS_SHA256.to_string()
+                } else {
+                    format!("h{}", i - 1)
+                };
                 link(&format!("r{i}"), i, &prev, &format!("h{i}"))
             })
             .collect()
@@ -524,7 +569,10 @@ mod tests {
     }
 
     fn messages(links: &[ChainLink], head: Option<&ChainHead>) -> Vec<String> {
-        verify_chain(links, head).into_iter().map(|p| p.to_string()).collect()
+        verify_chain(links, head)
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     #[test]
@@ -542,8 +590,10 @@ mod tests {
         let missing_start: Vec<_> = links[2..].to_vec();
         assert_eq!(
             messages(&missing_start, None),
-            ["r3: the receipts with sequences 1..2 are missing (deleted?): this receipt has \
-              sequence 3, and no receipt comes before it"]
+            [
+                "r3: the receipts with sequences 1..2 are missing (deleted?): this receipt has \
+              sequence 3, and no receipt comes before it"
+            ]
         );
         let mut duplicated = links.clone();
         duplicated.push(link("copy", 2, GENESIS_SHA256, "h1"));
@@ -553,7 +603,10 @@ mod tests {
         let mut replaced = links.clone();
         replaced[3].prev_sha256 = "other".to_string();
         let found = messages(&replaced, None);
-        assert!(found[0].starts_with("r4: receipt sequence 4 does not follow r3"), "{found:?}");
+        assert!(
+            found[0].starts_with("r4: receipt sequence 4 does not follow r3"),
+            "{found:?}"
+        );
         let mut bad_genesis = links.clone();
         bad_genesis[0].prev_sha256 = "x".to_string();
         assert!(messages(&bad_genesis, None)[0].contains("64 zeros"));
@@ -601,7 +654,11 @@ mod tests {
     #[test]
     fn documents_that_are_not_receipts_are_named_as_such() {
         let signer = signer();
-        assert!(verify_document(&json!([1]), &signer).unwrap_err()[0].message.contains("not a JSON object"));
+        assert!(
+            verify_document(&json!([1]), &signer).unwrap_err()[0]
+                .message
+                .contains("not a JSON object")
+        );
         let problems = verify_document(&json!({"run_id": "x"}), &signer).unwrap_err();
         assert_eq!(problems[0].receipt, "receipt x");
         assert_eq!(problems[0].field.as_deref(), Some("signature"));
