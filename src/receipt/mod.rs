@@ -1,5 +1,27 @@
 //! Receipts: the model, canonical JSON, signing, verification and the stores they live in.
 
+pub mod canonical;
+pub mod directory;
+pub mod error;
+mod fast_path;
+mod journal;
 pub mod model;
+pub mod redact;
+pub mod run_id;
+pub mod signing;
+pub mod store;
+#[cfg(test)]
+mod test_support;
+pub mod verify;
 
+pub use canonical::{canonical_json, sha256_hex};
+pub use directory::DirectoryStore;
+pub use error::{ReceiptError, SecretError};
 pub use model::*;
+pub use redact::redact;
+pub use run_id::RunId;
+pub use signing::{Sealed, Secret, SignatureError, Signer};
+pub use store::{Journal, ReceiptStore, Summary};
+pub use verify::{
+    ChainHead, ChainLink, Problem, VerifyReport, verify_chain, verify_document, verify_file,
+};

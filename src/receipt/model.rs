@@ -1,6 +1,8 @@
 //! The receipt document (SPEC §7): one per run, rollback or approval. Field names and shapes
 //! are a public format; `version` changes when they do.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -131,6 +133,12 @@ pub struct Receipt {
     pub sequence: u64,
     /// SHA-256 (hex) of the previous receipt's signed content; 64 zeros for the first.
     pub prev_sha256: String,
+    /// SHA-256 (hex) of the canonical JSON of each other field but `signature`, filled in at
+    /// signing and covered by the signature: when a signature fails, these name the field
+    /// that changed. Its own entry, `field_sha256`, is an HMAC over the other entries, so
+    /// altered digests are told apart from an altered field. Leave empty when building a
+    /// receipt; the signer fills it.
+    pub field_sha256: BTreeMap<String, String>,
     /// Hex HMAC-SHA256 over the RFC 8785 canonical JSON of every other field.
     pub signature: String,
 }

@@ -1,0 +1,429 @@
+//! The signing secret and the HMAC-SHA256 signer. One canonicalisation of a receipt without its
+//! `signature` serves three purposes: the HMAC over it is the signature, its SHA-256 is the
+//! chain hash the next receipt records in `prev_sha256`, and per-field digests taken at the
+//! same time let a verifier name the field that changed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::canonical::{canonical_bytes, sha256_hex};
+use super::error::{ReceiptError, SecretError};
+use super::model::Receipt;
+
+/// The shortest secret Enact accepts without `--allow-insecure-secret`.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The field a receipt's signature lives in; everything else is signed.
+pub const SIGNATURE_FIELD: &str = "signature";
+/// The field holding the per-field digests (itself signed, not digested).
+pub const DIGESTS_FIELD: &str = "field_sha256";
+
+type HmacSha256 = Hmac<Sha256>;
+
+const DIGESTS_CONTEXT: &[u8] = b"enact field digests v1\n";
+
+/// The key receipts are signed with. Its bytes never appear in a message or in `Debug`.
+#[derive(Clone)]
+pub struct Secret {
+    bytes: Vec<u8>,
+    insecure: bool,
+}
+
+impl Secret {
+    /// Reads the secret from environment variable `var_name` (its raw bytes, not trimmed).
+    /// Missing or shorter than 32 bytes is refused unless `allow_insecure`, in which case a
+    /// missing variable means an empty key and [`Secret::is_insecure`] is true.
+    pub fn from_env(var_name: &str, allow_insecure: bool) -> Result<Secret, SecretError> {
+        Secret::from_var(var_name, std::env::var_os(var_name), allow_insecure)
+    }
+
+    /// [`Secret::from_env`] given the variable's value (tests cannot set variables: that is
+    /// `unsafe` in edition 2024 and the crate forbids it).
+    fn from_var(
+        var_name: &str,
+        value: Option<std::ffi::OsString>,
+        allow_insecure: bool,
+    ) -> Result<Secret, SecretError> {
+        let bytes = match value {
+            Some(value) => value.into_encoded_bytes(),
+            None if allow_insecure => Vec::new(),
+            None => {
+                return Err(SecretError::Missing {
+                    var: var_name.to_string(),
+                });
+            }
+        };
+        if bytes.len() < MIN_SECRET_BYTES && !allow_insecure {
+            return Err(SecretError::TooShort {
+                var: var_name.to_string(),
+                len: bytes.len(),
+            });
+        }
+        Ok(Secret::new_checked(bytes))
+    }
+
+    /// A secret from bytes, with the same 32-byte rule as [`Secret::from_env`].
+    pub fn from_bytes(
+        bytes: impl Into<Vec<u8>>,
+        allow_insecure: bool,
+    ) -> Result<Secret, SecretError> {
+        let bytes = bytes.into();
+        if bytes.len() < MIN_SECRET_BYTES && !allow_insecure {
+            return Err(SecretError::TooShortBytes { len: bytes.len() });
+        }
+        Ok(Secret::new_checked(bytes))
+    }
+
+    fn new_checked(bytes: Vec<u8>) -> Secret {
+        let insecure = bytes.len() < MIN_SECRET_BYTES;
+        Secret { bytes, insecure }
+    }
+
+    /// True when the secret is shorter than 32 bytes (only possible with `allow_insecure`):
+    /// the engine records `insecure_secret: true` in every receipt it signs with it.
+    pub fn is_insecure(&self) -> bool {
+        self.insecure
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secret")
+            .field(
+                "bytes",
+                &format_args!("[REDACTED; {} bytes]", self.bytes.len()),
+            )
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// Why a document's signature did not verify. [`super::verify`] turns these into problems
+/// that name the changed field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    NotAnObject,
+    MissingSignature,
+    /// The HMAC over the canonical content differs from the recorded signature.
+    Mismatch,
+    /// The content could not be canonicalised (cannot happen for parsed JSON; kept closed).
+    Canonical(String),
+}
+
+/// What signing produced besides the fields it filled in.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// RFC 8785 canonical JSON of the whole signed receipt: what the directory store writes.
+    pub document: Vec<u8>,
+    /// SHA-256 of the signed content (the receipt without `signature`): the chain hash.
+    pub chain_sha256: String,
+}
+
+/// Signs and verifies with HMAC-SHA256. Receipts are MACed over their canonical bytes as the
+/// SPEC says; the store's own records (head, journal lines) are MACed under a context label so
+/// that no MAC of one kind can ever be passed off as another.
+#[derive(Clone)]
+pub struct Signer {
+    // Keyed once: cloning the keyed state is cheaper than re-deriving the pads per message.
+    keyed: HmacSha256,
+    insecure: bool,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("algorithm", &"HMAC-SHA256")
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+impl Signer {
+    pub fn new(secret: &Secret) -> Signer {
+        // RFC 2104: a key longer than the hash's block is hashed first, a shorter one is
+        // zero-padded to the block. Doing that here gives the infallible fixed-size
+        // constructor, so no error path exists for a key length that cannot fail.
+        let mut block = [0u8; 64];
+        let hashed;
+        let key: &[u8] = if secret.bytes.len() > block.len() {
+            hashed = Sha256::digest(&secret.bytes);
+            hashed.as_slice()
+        } else {
+            &secret.bytes
+        };
+        for (slot, byte) in block.iter_mut().zip(key) {
+            *slot = *byte;
+        }
+        let keyed = <HmacSha256 as KeyInit>::new(&block.into());
+        Signer {
+            keyed,
+            insecure: secret.insecure,
+        }
+    }
+
+    pub fn is_insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// Fills in `field_sha256` and `signature` from every other field (the chain fields
+    /// `sequence` and `prev_sha256` must already be set: they are signed too). A receipt
+    /// signed with an insecure secret always says so: `insecure_secret` is set here too.
+    pub fn sign(&self, receipt: &mut Receipt) -> Result<Sealed, ReceiptError> {
+        receipt.field_sha256.clear();
+        receipt.signature.clear();
+        receipt.insecure_secret |= self.insecure;
+        let value = serde_json::to_value(&*receipt).map_err(|error| ReceiptError::Canonical {
+            what: format!("receipt {}", receipt.run_id),
+            message: error.to_string(),
+        })?;
+        let Json::Object(mut fields) = value else {
+            return Err(ReceiptError::Canonical {
+                what: format!("receipt {}", receipt.run_id),
+                message: "a receipt must serialise to a JSON object".to_string(),
+            });
+        };
+        fields.remove(SIGNATURE_FIELD);
+        fields.remove(DIGESTS_FIELD);
+        let mut digests = field_digests(&fields)?;
+        let digests_mac = self.digests_mac(&digests)?;
+        digests.insert(DIGESTS_FIELD.to_string(), digests_mac);
+        fields.insert(
+            DIGESTS_FIELD.to_string(),
+            Json::Object(
+                digests
+                    .iter()
+                    .map(|(key, digest)| (key.clone(), Json::String(digest.clone())))
+                    .collect(),
+            ),
+        );
+        let signed = canonical_bytes(&fields, "a receipt")?;
+        let signature = self.mac_hex(b"", &[&signed]);
+        fields.insert(SIGNATURE_FIELD.to_string(), Json::String(signature.clone()));
+        let document = canonical_bytes(&fields, "a receipt")?;
+        receipt.field_sha256 = digests;
+        receipt.signature = signature;
+        Ok(Sealed {
+            document,
+            chain_sha256: sha256_hex(&signed),
+        })
+    }
+
+    /// Checks the signature of a raw parsed receipt: every member but `signature` is signed,
+    /// so an added unknown member breaks it as surely as a changed one. Returns the chain hash.
+    pub fn verify(&self, doc: &Json) -> Result<String, SignatureError> {
+        let Json::Object(fields) = doc else {
+            return Err(SignatureError::NotAnObject);
+        };
+        let Some(Json::String(signature)) = fields.get(SIGNATURE_FIELD) else {
+            return Err(SignatureError::MissingSignature);
+        };
+        let signed =
+            signed_bytes(fields).map_err(|error| SignatureError::Canonical(error.to_string()))?;
+        if self.mac_matches(b"", &[&signed], signature) {
+            Ok(sha256_hex(&signed))
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+
+    /// The keyed entry `field_sha256.field_sha256`: an HMAC over the other digests, so that a
+    /// verifier can tell altered digests from an altered field and name the right one.
+    fn digests_mac(&self, digests: &BTreeMap<String, String>) -> Result<String, ReceiptError> {
+        let bytes = canonical_bytes(digests, "the field digests")?;
+        Ok(self.mac_hex(DIGESTS_CONTEXT, &[&bytes]))
+    }
+
+    /// Whether `recorded` (the `field_sha256` map of a receipt) carries the keyed entry this
+    /// secret gives its other entries.
+    pub(crate) fn digests_verify(&self, recorded: &BTreeMap<String, String>) -> bool {
+        let Some(mac) = recorded.get(DIGESTS_FIELD) else {
+            return false;
+        };
+        let others: BTreeMap<&String, &String> = recorded
+            .iter()
+            .filter(|(key, _)| key.as_str() != DIGESTS_FIELD)
+            .collect();
+        canonical_bytes(&others, "the field digests")
+            .is_ok_and(|bytes| self.mac_matches(DIGESTS_CONTEXT, &[&bytes], mac))
+    }
+
+    /// Hex HMAC of `context` followed by `parts`. Receipts use an empty context so that the
+    /// signature is exactly the HMAC of the canonical JSON, as SPEC §7 promises third parties.
+    pub(crate) fn mac_hex(&self, context: &[u8], parts: &[&[u8]]) -> String {
+        hex::encode(self.mac_of(context, parts).finalize().into_bytes())
+    }
+
+    /// Constant-time comparison of the HMAC of `context` + `parts` with `expected_hex`.
+    pub(crate) fn mac_matches(&self, context: &[u8], parts: &[&[u8]], expected_hex: &str) -> bool {
+        let mut tag = [0u8; 32];
+        if hex::decode_to_slice(expected_hex, &mut tag).is_err() {
+            return false;
+        }
+        self.mac_of(context, parts).verify_slice(&tag).is_ok()
+    }
+
+    fn mac_of(&self, context: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+        let mut mac = self.keyed.clone();
+        mac.update(context);
+        for part in parts {
+            mac.update(part);
+        }
+        mac
+    }
+}
+
+/// The canonical bytes a receipt's signature covers: all members but `signature`.
+pub(crate) fn signed_bytes(fields: &Map<String, Json>) -> Result<Vec<u8>, ReceiptError> {
+    let view: BTreeMap<&str, &Json> = fields
+        .iter()
+        .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD)
+        .map(|(key, value)| (key.as_str(), value))
+        .collect();
+    canonical_bytes(&view, "a receipt")
+}
+
+/// SHA-256 of the canonical JSON of each member except `signature` and `field_sha256`.
+pub(crate) fn field_digests(
+    fields: &Map<String, Json>,
+) -> Result<BTreeMap<String, String>, ReceiptError> {
+    fields
+        .iter()
+        .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD && key.as_str() != DIGESTS_FIELD)
+        .map(|(key, value)| {
+            let bytes = canonical_bytes(value, &format!("field `{key}`"))?;
+            Ok((key.clone(), sha256_hex(&bytes)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hmac_hex(key: &[u8], message: &[u8]) -> String {
+        let signer = Signer::new(&Secret::from_bytes(key.to_vec(), true).unwrap());
+        signer.mac_hex(b"", &[message])
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_vectors_for_short_and_long_keys() {
+        // Test case 2: a 4-byte key.
+        assert_eq!(
+            hmac_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a 131-byte key, longer than the block, is hashed first.
+        assert_eq!(
+            hmac_hex(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            ),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+        // A key of exactly one block is used as it is.
+        let exact = hmac_hex(&[7; 64], b"x");
+        assert_ne!(exact, hmac_hex(&[7; 63], b"x"));
+        assert_eq!(exact.len(), 64);
+    }
+
+    #[test]
+    fn short_secrets_are_refused_unless_insecure_is_allowed() {
+        let error = Secret::from_bytes(b"short".to_vec(), false).unwrap_err();
+        assert!(error.to_string().contains("5 bytes"), "{error}");
+        let insecure = Secret::from_bytes(b"short".to_vec(), true).unwrap();
+        assert!(insecure.is_insecure());
+        assert!(Signer::new(&insecure).is_insecure());
+        let good = Secret::from_bytes([1u8; 32].to_vec(), false).unwrap();
+        assert!(!good.is_insecure());
+    }
+
+    #[test]
+    fn environment_secrets_follow_the_same_rule_and_messages_name_the_variable() {
+        // Each test uses its own variable: tests run in parallel within one process.
+        let var = "ENACT_TEST_SECRET_SIGNING_UNIT";
+        let missing = Secret::from_env(var, false).unwrap_err().to_string();
+        assert!(
+            missing.contains(var) && missing.contains("openssl rand -hex 32"),
+            "{missing}"
+        );
+        let empty = Secret::from_env(var, true).unwrap();
+        assert!(empty.is_insecure());
+
+        let short = Some("hunter2".into());
+        let error = Secret::from_var("MY_SECRET", short.clone(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("MY_SECRET") && error.contains("7 bytes"),
+            "{error}"
+        );
+        assert!(
+            !error.contains("hunter2"),
+            "the message must not show the secret: {error}"
+        );
+        assert!(
+            Secret::from_var("MY_SECRET", short, true)
+                .unwrap()
+                .is_insecure()
+        );
+
+        let long = Some("0123456789abcdef0123456789abcdef".into());
+        assert!(
+            !Secret::from_var("MY_SECRET", long, false)
+                .unwrap()
+                .is_insecure()
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let secret =
+            Secret::from_bytes(b"correct horse battery staple 1234".to_vec(), false).unwrap();
+        let shown = format!("{secret:?} {:?}", Signer::new(&secret));
+        assert!(!shown.contains("horse"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn verify_covers_every_member_but_the_signature() {
+        let signer = Signer::new(&Secret::from_bytes([9u8; 32].to_vec(), false).unwrap());
+        let mut doc = json!({"a": 1, "b": [true, "x"]});
+        let signed = canonical_bytes(&doc, "test").unwrap();
+        let signature = signer.mac_hex(b"", &[&signed]);
+        doc["signature"] = json!(signature);
+        assert_eq!(signer.verify(&doc), Ok(sha256_hex(&signed)));
+
+        let mut added = doc.clone();
+        added["c"] = json!(null);
+        assert_eq!(signer.verify(&added), Err(SignatureError::Mismatch));
+        let mut changed = doc.clone();
+        changed["a"] = json!(2);
+        assert_eq!(signer.verify(&changed), Err(SignatureError::Mismatch));
+        let mut bad_hex = doc.clone();
+        bad_hex["signature"] = json!("zz");
+        assert_eq!(signer.verify(&bad_hex), Err(SignatureError::Mismatch));
+        let mut unsigned = doc.clone();
+        unsigned.as_object_mut().unwrap().remove("signature");
+        assert_eq!(
+            signer.verify(&unsigned),
+            Err(SignatureError::MissingSignature)
+        );
+        assert_eq!(signer.verify(&json!([1])), Err(SignatureError::NotAnObject));
+
+        let other = Signer::new(&Secret::from_bytes([8u8; 32].to_vec(), false).unwrap());
+        assert_eq!(other.verify(&doc), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn contexts_separate_macs() {
+        let signer = Signer::new(&Secret::from_bytes([9u8; 32].to_vec(), false).unwrap());
+        let plain = signer.mac_hex(b"", &[b"{}"]);
+        assert_ne!(plain, signer.mac_hex(b"enact head v1\n", &[b"{}"]));
+        assert!(signer.mac_matches(b"", &[b"{", b"}"], &plain));
+    }
+}
