@@ -12,7 +12,11 @@ use serde_json::json;
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().expect("usage: fill_store DIR N");
-    let count: usize = args.next().expect("usage: fill_store DIR N").parse().unwrap();
+    let count: usize = args
+        .next()
+        .expect("usage: fill_store DIR N")
+        .parse()
+        .unwrap();
     let secret = Secret::from_env("ENACT_SECRET", false).unwrap();
     let signer = Signer::new(&secret);
     let store = DirectoryStore::open(&dir).unwrap();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::policy::diagnostic::did_you_mean;
-use crate::workflow::PolicyEntry;
+use crate::workflow::{PolicyEntry, WorkflowError};
 
 /// The file name looked for in the working directory and its parents.
 pub const CONFIG_FILE: &str = "enact.yaml";
@@ -112,6 +112,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Yaml(#[from] WorkflowError),
     #[error("{}{}: {message}", path.display(), location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
     Invalid {
         path: PathBuf,
@@ -208,10 +210,7 @@ impl Config {
         } else {
             serde_yaml::from_str(text)
         }
-        .map_err(|error| {
-            let location = error.location().map(|l| (l.line(), l.column()));
-            invalid(location, crate::workflow::explain_yaml_error(&error.to_string()))
-        })?;
+        .map_err(|error| crate::workflow::yaml_error(&path.display().to_string(), text, &error))?;
         let base = path
             .parent()
             .map(Path::to_path_buf)
@@ -248,11 +247,10 @@ impl Config {
             system.path = system.path.as_deref().map(absolute);
             systems.insert(name, system);
         }
-        let policies = raw
-            .policies
-            .into_iter()
-            .map(|entry| entry.resolved_against(&base))
-            .collect();
+        let mut policies = raw.policies;
+        for entry in &mut policies {
+            entry.resolve_relative_to(&base);
+        }
         Ok(Config {
             file: Some(path.to_path_buf()),
             receipts,
@@ -280,9 +278,7 @@ impl Config {
 
 fn is_env_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit())
 }
 

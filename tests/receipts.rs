@@ -86,11 +86,20 @@ fn verify_names_every_tampered_field() {
         std::fs::write(&path, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
         for args in [vec!["verify"], vec!["verify", target.as_str()]] {
             let run = p.enact(&args);
-            assert_eq!(run.code, 1, "tampered `{field}` passed {args:?}: {}", run.stdout);
+            assert_eq!(
+                run.code, 1,
+                "tampered `{field}` passed {args:?}: {}",
+                run.stdout
+            );
             let report = format!("{}{}", run.stdout, run.stderr);
-            assert!(report.contains(target.as_str()) || report.contains(&format!("{target}.json")),
-                "{field}: {report}");
-            assert!(report.contains(&format!("`{field}`")), "`{field}` not named: {report}");
+            assert!(
+                report.contains(target.as_str()) || report.contains(&format!("{target}.json")),
+                "{field}: {report}"
+            );
+            assert!(
+                report.contains(&format!("`{field}`")),
+                "`{field}` not named: {report}"
+            );
         }
         std::fs::write(&path, &original).unwrap();
     }
@@ -113,7 +122,11 @@ fn verify_names_every_tampered_field() {
     std::fs::write(&path, changed.to_string()).unwrap();
     let rollback = p.enact(&["rollback", target]);
     assert_eq!(rollback.code, 2);
-    assert!(rollback.stderr.contains("failed verification"), "{}", rollback.stderr);
+    assert!(
+        rollback.stderr.contains("failed verification"),
+        "{}",
+        rollback.stderr
+    );
 }
 
 #[test]
@@ -129,7 +142,12 @@ fn the_chain_catches_deleted_swapped_and_truncated_receipts() {
     std::fs::remove_file(p.receipt_path(&ids[1])).unwrap();
     let run = p.enact(&["verify"]);
     assert_eq!(run.code, 1);
-    assert!(format!("{}{}", run.stdout, run.stderr).contains("missing"), "{}{}", run.stdout, run.stderr);
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("missing"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     std::fs::write(p.receipt_path(&ids[1]), &middle).unwrap();
     assert_eq!(p.enact(&["verify"]).code, 0);
 
@@ -157,14 +175,24 @@ fn verify_takes_files_directories_and_run_ids() {
     assert_eq!(p.enact(&["verify", &ids[1]]).code, 0);
     let unknown = p.enact(&["verify", "6f1c2b9e-8a51-4c0e-9d7a-3f2b1c0d9e8f"]);
     assert_eq!(unknown.code, 1);
-    let wrong_secret = p.enact_with(&["verify"], &[("ENACT_SECRET", "another-secret-of-enough-length-0123456789")]);
+    let wrong_secret = p.enact_with(
+        &["verify"],
+        &[("ENACT_SECRET", "another-secret-of-enough-length-0123456789")],
+    );
     assert_eq!(wrong_secret.code, 1, "another key must not verify");
 }
 
 #[test]
 fn ls_filters_and_show_prints_one_receipt() {
     let (p, ids) = project_with_runs(3);
-    let blocked = p.enact(&["run", "note", "--payload", r#"{"name": ".env"}"#, "--actor", "eve@example.com"]);
+    let blocked = p.enact(&[
+        "run",
+        "note",
+        "--payload",
+        r#"{"name": ".env"}"#,
+        "--actor",
+        "eve@example.com",
+    ]);
     assert_eq!(blocked.code, 3, "{}", blocked.stdout);
 
     let ls = p.enact(&["ls"]);
@@ -213,12 +241,22 @@ fn concurrent_processes_keep_one_intact_chain() {
             std::thread::spawn(move || {
                 for i in 0..per_process {
                     let output = std::process::Command::new(env!("CARGO_BIN_EXE_enact"))
-                        .args(["run", "note", "--payload", &format!(r#"{{"name": "w{w}-{i}"}}"#)])
+                        .args([
+                            "run",
+                            "note",
+                            "--payload",
+                            &format!(r#"{{"name": "w{w}-{i}"}}"#),
+                        ])
                         .current_dir(&root)
                         .env("ENACT_SECRET", common::project::SECRET)
                         .output()
                         .unwrap();
-                    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+                    assert_eq!(
+                        output.status.code(),
+                        Some(0),
+                        "{}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
                 }
             })
         })
@@ -228,7 +266,10 @@ fn concurrent_processes_keep_one_intact_chain() {
     }
     let receipts = p.receipts();
     assert_eq!(receipts.len(), 2 * per_process, "no receipt lost");
-    let sequences: Vec<u64> = receipts.iter().map(|r| r["sequence"].as_u64().unwrap()).collect();
+    let sequences: Vec<u64> = receipts
+        .iter()
+        .map(|r| r["sequence"].as_u64().unwrap())
+        .collect();
     assert_eq!(sequences, (1..=2 * per_process as u64).collect::<Vec<_>>());
     let verify = p.enact(&["verify", "--json"]);
     assert_eq!(verify.code, 0, "{}", verify.stdout);
@@ -262,7 +303,11 @@ steps:
         let done = walk(&p.path("receipts"))
             .iter()
             .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
-            .any(|f| std::fs::read_to_string(f).unwrap_or_default().contains("\"done\""));
+            .any(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap_or_default()
+                    .contains("\"done\"")
+            });
         if done || Instant::now() > deadline {
             break done;
         }
@@ -282,12 +327,21 @@ steps:
     let run_id = journal.file_stem().unwrap().to_str().unwrap().to_string();
     let rollback = p.enact(&["rollback", &run_id]);
     assert_eq!(rollback.code, 0, "{}{}", rollback.stdout, rollback.stderr);
-    assert!(rollback.stdout.contains("rebuilt from the journal"), "{}", rollback.stdout);
+    assert!(
+        rollback.stdout.contains("rebuilt from the journal"),
+        "{}",
+        rollback.stdout
+    );
     assert_eq!(p.read("workspace/report.md"), "before\n");
     let receipts = p.receipts();
     assert_eq!(receipts.len(), 2, "the recovered run and its rollback");
     assert_eq!(receipts[0]["status"], "FAILED");
-    assert!(receipts[0]["error"].as_str().unwrap().contains("interrupted"));
+    assert!(
+        receipts[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
     assert_eq!(p.enact(&["verify"]).code, 0);
 }
 

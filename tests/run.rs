@@ -71,7 +71,10 @@ fn a_pass_writes_files_rows_and_a_signed_receipt() {
     assert_eq!(receipt["sequence"], 1);
     assert_eq!(receipt["prev_sha256"], "0".repeat(64));
     assert_eq!(receipt["actions_taken"].as_array().unwrap().len(), 2);
-    assert_eq!(receipt["actions_taken"][0]["rollback_data"]["existed"], true);
+    assert_eq!(
+        receipt["actions_taken"][0]["rollback_data"]["existed"],
+        true
+    );
     assert_eq!(
         receipt["signature"].as_str().unwrap().len(),
         64,
@@ -128,11 +131,13 @@ steps:
     assert!(blocked[0].0 == "git.dont_push_to_main" && blocked[0].1.contains("'main'"));
     assert!(blocked[1].0 == "filesystem.dont_touch_ci_cd" && blocked[1].1.contains("ci.yml"));
     // The third policy was evaluated too, and passed.
-    assert!(receipt["policy_results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|r| r["policy"] == "filesystem.dont_read_env" && r["status"] == "PASS"));
+    assert!(
+        receipt["policy_results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["policy"] == "filesystem.dont_read_env" && r["status"] == "PASS")
+    );
 
     let human = p.enact(&[
         "run",
@@ -141,8 +146,16 @@ steps:
         r#"{"path": "ok.txt", "branch": "main"}"#,
     ]);
     assert_eq!(human.code, 3);
-    assert!(human.stdout.starts_with("BLOCK  guarded  run "), "{}", human.stdout);
-    assert!(human.stdout.contains("git.dont_push_to_main (hard): Direct push to 'main' is blocked"));
+    assert!(
+        human.stdout.starts_with("BLOCK  guarded  run "),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("git.dont_push_to_main (hard): Direct push to 'main' is blocked")
+    );
 }
 
 #[test]
@@ -164,10 +177,12 @@ fn a_failed_step_stops_the_run_and_rollback_still_undoes_the_earlier_steps() {
     assert_eq!(receipt["status"], "FAILED");
     assert_eq!(receipt["actions_taken"][0]["success"], true);
     assert_eq!(receipt["actions_taken"][1]["success"], false);
-    assert!(receipt["actions_taken"][1]["error"]
-        .as_str()
-        .unwrap()
-        .contains("no_such_table"));
+    assert!(
+        receipt["actions_taken"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_table")
+    );
     assert_eq!(p.read("workspace/report.md"), "new report\n");
 
     let rollback = p.enact(&["rollback", &id]);
@@ -218,20 +233,34 @@ steps:
     assert_eq!(p.rows("customers"), rows_before);
     assert_eq!(p.read("workspace/report.md"), files_before);
     assert!(!p.path("workspace/audit/2026.md").exists());
-    assert!(!p.path("workspace/audit").exists(), "directories it created are gone too");
+    assert!(
+        !p.path("workspace/audit").exists(),
+        "directories it created are gone too"
+    );
 
     let rollback_receipt = p.receipt(&run_id(&rollback));
     assert_eq!(rollback_receipt["kind"], "rollback");
     assert_eq!(rollback_receipt["decision"], "ROLLED_BACK");
     assert_eq!(rollback_receipt["original_run_id"], id.as_str());
-    assert_eq!(rollback_receipt["actions_taken"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        rollback_receipt["actions_taken"].as_array().unwrap().len(),
+        4
+    );
 
     let twice = p.enact(&["rollback", &id]);
     assert_eq!(twice.code, 2);
-    assert!(twice.stderr.contains("already rolled back"), "{}", twice.stderr);
+    assert!(
+        twice.stderr.contains("already rolled back"),
+        "{}",
+        twice.stderr
+    );
     let of_rollback = p.enact(&["rollback", &run_id(&rollback)]);
     assert_eq!(of_rollback.code, 2);
-    assert!(of_rollback.stderr.contains("rolling back a rollback is refused"));
+    assert!(
+        of_rollback
+            .stderr
+            .contains("rolling back a rollback is refused")
+    );
     assert_eq!(p.enact(&["verify"]).code, 0);
 }
 
@@ -288,10 +317,17 @@ steps:
         "hotfix approved in INC-7",
         "--json",
     ]);
-    assert_eq!(overridden.code, 0, "{}{}", overridden.stdout, overridden.stderr);
+    assert_eq!(
+        overridden.code, 0,
+        "{}{}",
+        overridden.stdout, overridden.stderr
+    );
     let receipt = p.receipt(&run_id(&overridden));
     assert_eq!(receipt["overrides"][0]["policy"], "git.dont_push_to_main");
-    assert_eq!(receipt["overrides"][0]["reason"], "hotfix approved in INC-7");
+    assert_eq!(
+        receipt["overrides"][0]["reason"],
+        "hotfix approved in INC-7"
+    );
     let hard = p.enact(&[
         "run",
         "soft",
@@ -318,7 +354,10 @@ fn payload_problems_block_with_a_receipt_that_says_what_is_wrong() {
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let receipt = p.receipt(&run_id(&run));
     let reason = receipt["policy_results"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("`pth`") && reason.contains("path"), "{reason}");
+    assert!(
+        reason.contains("`pth`") && reason.contains("path"),
+        "{reason}"
+    );
     assert!(reason.contains("customer"), "{reason}");
     assert!(reason.contains("gold"), "{reason}");
     assert_eq!(p.read("workspace/report.md"), "old report\n");
@@ -357,10 +396,19 @@ steps:
 #[test]
 fn the_signing_secret_is_required_and_a_short_one_is_recorded() {
     let p = project();
-    let args = ["run", "report_and_plan", "--payload", &payload("report.md", 1, "pro")];
+    let args = [
+        "run",
+        "report_and_plan",
+        "--payload",
+        &payload("report.md", 1, "pro"),
+    ];
     let missing = p.enact_with(&args, &[("ENACT_SECRET", "")]);
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("ENACT_SECRET"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("ENACT_SECRET"),
+        "{}",
+        missing.stderr
+    );
     assert_eq!(p.read("workspace/report.md"), "old report\n", "nothing ran");
 
     let short = p.enact_with(&args, &[("ENACT_SECRET", "short")]);
@@ -374,50 +422,91 @@ fn the_signing_secret_is_required_and_a_short_one_is_recorded() {
     assert_eq!(p.receipt(&run_id(&insecure))["insecure_secret"], true);
 }
 
+/// (what is wrong, arguments, a file to write first, what stderr must say)
+type BadInput<'a> = (&'a str, Vec<String>, Option<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn bad_input_is_refused_with_exit_2_and_nothing_runs() {
     let p = project();
     let good = payload("report.md", 2, "free");
-    let cases: Vec<(&str, Vec<String>, Option<(&str, &str)>, &str)> = vec![
+    let cases: Vec<BadInput> = vec![
         (
             "malformed payload",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), "{\"path\": ".into()],
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                "{\"path\": ".into(),
+            ],
             None,
             "not valid JSON",
         ),
         (
             "payload not an object",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), "[1]".into()],
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                "[1]".into(),
+            ],
             None,
             "JSON object",
         ),
         (
             "unknown workflow",
-            vec!["run".into(), "report_and_pln".into(), "--payload".into(), good.clone()],
+            vec![
+                "run".into(),
+                "report_and_pln".into(),
+                "--payload".into(),
+                good.clone(),
+            ],
             None,
             "did you mean `report_and_plan`",
         ),
         (
             "malformed config",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), good.clone()],
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                good.clone(),
+            ],
             Some(("enact.yaml", "receipts: ./receipts\nsystems: [\n")),
             "enact.yaml",
         ),
         (
             "unknown config key",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), good.clone()],
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                good.clone(),
+            ],
             Some(("enact.yaml", "receipt: ./receipts\n")),
             "receipts",
         ),
         (
             "malformed workflow",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), good.clone()],
-            Some(("workflows/report_and_plan.yaml", "name: report_and_plan\nstpes: []\n")),
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                good.clone(),
+            ],
+            Some((
+                "workflows/report_and_plan.yaml",
+                "name: report_and_plan\nstpes: []\n",
+            )),
             "steps",
         ),
         (
             "workflow calling a system that is not configured",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), good.clone()],
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                good.clone(),
+            ],
             Some((
                 "workflows/report_and_plan.yaml",
                 "name: report_and_plan\ndescription: d\nsteps:\n  - id: a\n    action: github.create_branch\n    with: {}\n",
@@ -426,7 +515,12 @@ fn bad_input_is_refused_with_exit_2_and_nothing_runs() {
         ),
         (
             "unknown policy in the workflow",
-            vec!["run".into(), "report_and_plan".into(), "--payload".into(), good.clone()],
+            vec![
+                "run".into(),
+                "report_and_plan".into(),
+                "--payload".into(),
+                good.clone(),
+            ],
             Some((
                 "workflows/report_and_plan.yaml",
                 "name: report_and_plan\ndescription: d\npolicies:\n  - use: git.dont_push_to_mian\nsteps: []\n",
@@ -445,7 +539,10 @@ fn bad_input_is_refused_with_exit_2_and_nothing_runs() {
         assert!(run.stdout.is_empty(), "{name}: {}", run.stdout);
         assert!(run.stderr.contains(expected), "{name}: {}", run.stderr);
         assert_eq!(p2.read("workspace/report.md"), "old report\n", "{name}");
-        assert!(!p2.path("receipts").exists() || p2.receipts().is_empty(), "{name}");
+        assert!(
+            !p2.path("receipts").exists() || p2.receipts().is_empty(),
+            "{name}"
+        );
     }
     drop(p);
 }
@@ -453,10 +550,19 @@ fn bad_input_is_refused_with_exit_2_and_nothing_runs() {
 #[test]
 fn traversal_in_run_ids_and_file_paths_is_refused() {
     let p = project();
-    for bad in ["../../etc/passwd", "x.json", "", "00000000-0000-0000-0000-00000000000g"] {
+    for bad in [
+        "../../etc/passwd",
+        "x.json",
+        "",
+        "00000000-0000-0000-0000-00000000000g",
+    ] {
         let rollback = p.enact(&["rollback", bad]);
         assert_eq!(rollback.code, 2, "{bad}");
-        assert!(rollback.stderr.contains("run id"), "{bad}: {}", rollback.stderr);
+        assert!(
+            rollback.stderr.contains("run id"),
+            "{bad}: {}",
+            rollback.stderr
+        );
         assert_eq!(p.enact(&["show", bad]).code, 2, "{bad}");
     }
     for path in ["../outside.txt", "/etc/passwd", "a/../../outside.txt"] {
@@ -469,11 +575,17 @@ fn traversal_in_run_ids_and_file_paths_is_refused() {
         ]);
         assert_eq!(run.code, 4, "{path}: {}{}", run.stdout, run.stderr);
         let receipt = p.receipt(&run_id(&run));
-        assert!(receipt["actions_taken"][0]["error"].as_str().unwrap().contains("outside"));
+        let error = receipt["actions_taken"][0]["error"].as_str().unwrap();
+        assert!(error.contains("must stay inside"), "{error}");
         assert!(!p.path("outside.txt").exists());
     }
     std::os::unix::fs::symlink("/etc", p.path("workspace/etc")).unwrap();
-    let run = p.enact(&["run", "report_and_plan", "--payload", &payload("etc/x", 1, "pro")]);
+    let run = p.enact(&[
+        "run",
+        "report_and_plan",
+        "--payload",
+        &payload("etc/x", 1, "pro"),
+    ]);
     assert_eq!(run.code, 4, "a symlink out of base_dir is refused");
     assert!(!std::path::Path::new("/etc/x").exists());
 }
@@ -508,7 +620,12 @@ fn init_makes_a_project_that_runs() {
         std::fs::read_to_string(dir.path().join("workspace/hello.txt")).unwrap(),
         "Hello, Ada!\n"
     );
-    let (code, _, _) = run(&["run", "hello", "--payload", r#"{"name": "Ada", "file": ".bashrc"}"#]);
+    let (code, _, _) = run(&[
+        "run",
+        "hello",
+        "--payload",
+        r#"{"name": "Ada", "file": ".bashrc"}"#,
+    ]);
     assert_eq!(code, 3, "the starter policy blocks hidden files");
     assert_eq!(run(&["verify"]).0, 0);
     assert_eq!(run(&["test", "policies"]).0, 0);

@@ -269,7 +269,7 @@ fn story(dir: &Path) -> Result<String, String> {
         let mut statement = db
             .prepare("SELECT id, name, plan, created_at FROM customers ORDER BY id")
             .map_err(|e| e.to_string())?;
-        let rows = statement
+        statement
             .query_map([], |row| {
                 Ok(format!(
                     "{}|{}|{}|{}",
@@ -281,8 +281,7 @@ fn story(dir: &Path) -> Result<String, String> {
             })
             .map_err(|e| e.to_string())?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string());
-        rows
+            .map_err(|e| e.to_string())
     };
 
     let mut secret = [0u8; 32];
@@ -291,10 +290,9 @@ fn story(dir: &Path) -> Result<String, String> {
         &mut secret,
     )
     .map_err(|e| e.to_string())?;
-    let secret = crate::receipt::Secret::from_bytes(secret.to_vec(), false)
-        .map_err(|e| e.to_string())?;
-    let project =
-        Project::with_secret(Config::defaults(dir), secret).map_err(|e| e.to_string())?;
+    let secret =
+        crate::receipt::Secret::from_bytes(secret.to_vec(), false).map_err(|e| e.to_string())?;
+    let project = Project::with_secret(Config::defaults(dir), secret).map_err(|e| e.to_string())?;
     let agent = Actor {
         email: "agent@example.com".into(),
         role: Some("agent".into()),
@@ -314,9 +312,8 @@ fn story(dir: &Path) -> Result<String, String> {
         )
         .map_err(|e| e.to_string())
     };
-    let indent = |text: &str| -> String {
-        text.lines().map(|line| format!("   {line}\n")).collect()
-    };
+    let indent =
+        |text: &str| -> String { text.lines().map(|line| format!("   {line}\n")).collect() };
 
     let mut text = String::from(
         "Enact demo: embedded filesystem and SQLite systems in a temporary directory;\n\
@@ -326,14 +323,18 @@ fn story(dir: &Path) -> Result<String, String> {
     text.push_str("1. An agent pushes a config change straight to main.\n");
     let payload = serde_json::json!({"branch": "main", "path": "deploy.yaml",
         "content": "replicas: 0\n", "commit_message": "Scale the deployment down"});
-    text.push_str(&format!("   $ enact run publish_change.yaml --payload '{payload}'\n"));
+    text.push_str(&format!(
+        "   $ enact run publish_change.yaml --payload '{payload}'\n"
+    ));
     let blocked = run("publish_change.yaml", payload)?;
     text.push_str(&indent(&super::run::render(&blocked)));
 
     text.push_str("\n2. The same change on an agent branch.\n");
     let payload = serde_json::json!({"branch": "agent/scale-down", "path": "deploy.yaml",
         "content": "replicas: 0\n", "commit_message": "Scale the deployment down"});
-    text.push_str(&format!("   $ enact run publish_change.yaml --payload '{payload}'\n"));
+    text.push_str(&format!(
+        "   $ enact run publish_change.yaml --payload '{payload}'\n"
+    ));
     let passed = run("publish_change.yaml", payload)?;
     text.push_str(&indent(&super::run::render(&passed)));
 
@@ -343,8 +344,16 @@ fn story(dir: &Path) -> Result<String, String> {
         before.len()
     ));
     let payload = serde_json::json!({"created_before": "2030-01-01"});
-    text.push_str(&format!("   $ enact run cleanup_trials.yaml --payload '{payload}'\n"));
+    text.push_str(&format!(
+        "   $ enact run cleanup_trials.yaml --payload '{payload}'\n"
+    ));
     let wiped = run("cleanup_trials.yaml", payload)?;
+    if wiped.decision != crate::receipt::Decision::Pass {
+        return Err(format!(
+            "the cleanup did not run:\n{}",
+            super::run::render(&wiped)
+        ));
+    }
     text.push_str(&indent(&super::run::render(&wiped)));
     let after = rows()?;
     text.push_str(&format!("   customers: {} rows\n", after.len()));
@@ -382,7 +391,10 @@ fn story(dir: &Path) -> Result<String, String> {
     text.push_str("\n5. Every receipt checks out.\n   $ enact verify\n");
     let report = project.store.verify(&project.signer);
     if !report.is_valid() {
-        return Err(format!("the demo's receipts do not verify: {:?}", report.problems));
+        return Err(format!(
+            "the demo's receipts do not verify: {:?}",
+            report.problems
+        ));
     }
     text.push_str(&format!(
         "   ok: {} receipts verified, every signature valid, chain intact\n",

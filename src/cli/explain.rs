@@ -15,7 +15,7 @@ use crate::policy::eval::{
 };
 use crate::policy::library::{bind, resolve};
 use crate::policy::types::parse_time;
-use crate::policy::value::{Map, Value};
+use crate::policy::value::Value;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -108,7 +108,13 @@ fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
         actor: Value::map([
             ("email", args.actor.clone().map_or(Value::Null, Value::from)),
             ("role", args.role.clone().map_or(Value::Null, Value::from)),
-            ("attributes", Value::from(&serde_json::Value::Object(super::key_values("attr", &args.attrs)?))),
+            (
+                "attributes",
+                Value::from(&serde_json::Value::Object(super::key_values(
+                    "attr",
+                    &args.attrs,
+                )?)),
+            ),
         ]),
         workflow: args.workflow.as_ref().map_or(Value::Null, |name| {
             Value::map([("name", Value::str(name.as_str()))])
@@ -119,7 +125,12 @@ fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
         env: Value::map(
             super::key_values("env", &args.env)?
                 .into_iter()
-                .map(|(k, v)| (k, Value::str(v.as_str().map_or_else(|| v.to_string(), str::to_string)))),
+                .map(|(k, v)| {
+                    (
+                        k,
+                        Value::str(v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+                    )
+                }),
         ),
         workspace: workspace.display().to_string(),
         home: std::env::var("HOME").unwrap_or_else(|_| "/root".into()),

@@ -20,9 +20,7 @@ pub struct ProjectArgs {
 
 /// Loads the config and opens the project. The outer error is an exit code already reported
 /// (the working directory is unreadable); the inner one is for `engine_error`.
-pub fn open_project(
-    args: &ProjectArgs,
-) -> Result<(Result<Project, EngineError>, PathBuf), u8> {
+pub fn open_project(args: &ProjectArgs) -> Result<(Result<Project, EngineError>, PathBuf), u8> {
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(error) => {

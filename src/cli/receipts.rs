@@ -203,7 +203,12 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> 
 }
 
 pub fn ls(out: &Output, args: &LsArgs) -> u8 {
-    let since = match args.since.as_deref().map(|s| parse_since(s, Utc::now())).transpose() {
+    let since = match args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, Utc::now()))
+        .transpose()
+    {
         Ok(since) => since,
         Err(message) => {
             out.error(&message);
@@ -241,18 +246,32 @@ pub fn ls(out: &Output, args: &LsArgs) -> u8 {
         return exit::OK;
     }
     if selected.is_empty() {
-        out.println(&format!("no receipts match in {}", project.store.describe()));
+        out.println(&format!(
+            "no receipts match in {}",
+            project.store.describe()
+        ));
         return exit::OK;
     }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "#", "run", "started (UTC)", "workflow", "kind", "decision", "status", "actor", "steps",
+        "#",
+        "run",
+        "started (UTC)",
+        "workflow",
+        "kind",
+        "decision",
+        "status",
+        "actor",
+        "steps",
     ]);
     for s in &selected {
         table.add_row([
             s.sequence.to_string(),
             s.run_id.clone(),
-            s.started_at.replace('T', " ").trim_end_matches('Z').to_string(),
+            s.started_at
+                .replace('T', " ")
+                .trim_end_matches('Z')
+                .to_string(),
             s.workflow.clone(),
             kind_name(s),
             s.decision.as_str().to_string(),
@@ -353,7 +372,10 @@ fn render_receipt(receipt: &serde_json::Value, problems: Option<&[Problem]>) -> 
     let _ = writeln!(
         text,
         "sequence   {}  (previous {})",
-        receipt.get("sequence").map(ToString::to_string).unwrap_or_default(),
+        receipt
+            .get("sequence")
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         text_of("prev_sha256")
     );
     if let Some(payload) = receipt.get("payload") {

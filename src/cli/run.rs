@@ -107,7 +107,11 @@ fn read_payload(args: &Args) -> Result<Json, String> {
         (None, None) => return Ok(Json::Object(serde_json::Map::new())),
     };
     let payload: Json = serde_json::from_str(&text).map_err(|e| {
-        format!("the payload from {origin} is not valid JSON: {e} (line {}, column {})", e.line(), e.column())
+        format!(
+            "the payload from {origin} is not valid JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        )
     })?;
     if !payload.is_object() {
         return Err(format!(
@@ -215,7 +219,7 @@ pub fn render(outcome: &RunOutcome) -> String {
             let detail = match (&action.error, &action.already_done) {
                 (Some(error), _) => format!("failed: {error}"),
                 (None, Json::String(word)) => format!("already done ({word})"),
-                _ => "done".to_string(),
+                _ => format!("done: {}", brief(&action.output, 90)),
             };
             let _ = writeln!(
                 text,
@@ -240,9 +244,22 @@ pub fn render(outcome: &RunOutcome) -> String {
     }
     if let Some(receipt) = &outcome.receipt {
         let _ = writeln!(text, "receipt: {receipt}");
-        if !outcome.actions_taken.is_empty() {
+        let changed_something = outcome.actions_taken.iter().any(|a| {
+            a.success && a.already_done == Json::Bool(false) && !a.rollback_data.is_null()
+        });
+        if changed_something {
             let _ = writeln!(text, "undo it: enact rollback {}", outcome.run_id);
         }
     }
     text
+}
+
+/// A value as compact JSON, cut to about `limit` characters.
+pub fn brief(value: &Json, limit: usize) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= limit {
+        text
+    } else {
+        format!("{}…", text.chars().take(limit).collect::<String>())
+    }
 }

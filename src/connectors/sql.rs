@@ -22,6 +22,10 @@ use statement::Statement;
 pub const BLOB_TAG: &str = "$blob_base64";
 /// A float JSON cannot write: `{"$real": "Infinity" | "-Infinity" | "NaN"}`.
 pub const REAL_TAG: &str = "$real";
+/// An integer beyond ±2^53, which JSON numbers in receipts (RFC 8785) cannot carry exactly.
+pub const INT_TAG: &str = "$int";
+/// The largest integer a canonical JSON number holds exactly.
+const EXACT_INT: i64 = 1 << 53;
 
 const TABLE: ParamSpec = ParamSpec {
     name: "table",
@@ -347,6 +351,10 @@ pub fn value_from_json(value: &Json) -> Result<SqlValue, String> {
             Some((BLOB_TAG, Json::String(coded))) => base64::decode(coded)
                 .map(SqlValue::Blob)
                 .map_err(|e| format!("bad `{BLOB_TAG}`: {e}")),
+            Some((INT_TAG, Json::String(digits))) => digits
+                .parse::<i64>()
+                .map(SqlValue::Integer)
+                .map_err(|_| format!("`{INT_TAG}` must hold a 64-bit integer, not `{digits}`")),
             Some((REAL_TAG, Json::String(word))) => match word.as_str() {
                 "Infinity" => Ok(SqlValue::Real(f64::INFINITY)),
                 "-Infinity" => Ok(SqlValue::Real(f64::NEG_INFINITY)),
@@ -370,7 +378,8 @@ pub fn value_to_json(value: &SqlValue) -> Json {
     match value {
         SqlValue::Null => Json::Null,
         SqlValue::Bool(b) => Json::Bool(*b),
-        SqlValue::Integer(i) => json!(i),
+        SqlValue::Integer(i) if (-EXACT_INT..=EXACT_INT).contains(i) => json!(i),
+        SqlValue::Integer(i) => json!({ INT_TAG: i.to_string() }),
         SqlValue::Real(f) => serde_json::Number::from_f64(*f).map_or_else(
             || {
                 let word = if f.is_nan() {
@@ -395,7 +404,7 @@ fn tagged(map: &Map<String, Json>) -> Option<(&str, &Json)> {
     if entries.next().is_some() {
         return None;
     }
-    [BLOB_TAG, REAL_TAG]
+    [BLOB_TAG, REAL_TAG, INT_TAG]
         .into_iter()
         .find(|tag| key == tag)
         .map(|tag| (tag, value))

@@ -210,7 +210,5 @@ fn policy_env(config: &Config) -> crate::policy::value::Value {
             && !hidden.contains(&name.as_str())
             && !crate::receipt::redact::key_is_secret(name)
     });
-    crate::policy::value::Value::map(
-        vars.map(|(k, v)| (k, crate::policy::value::Value::str(v))),
-    )
+    crate::policy::value::Value::map(vars.map(|(k, v)| (k, crate::policy::value::Value::str(v))))
 }

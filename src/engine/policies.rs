@@ -2,7 +2,6 @@
 //! parameters and enforcement level, and the fingerprint of the whole set for receipts.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use super::EngineError;
 use crate::policy::diagnostic::{Code, Diagnostic};
@@ -10,7 +9,7 @@ use crate::policy::eval::PolicyUse;
 use crate::policy::library::{PolicySet, bind, resolve};
 use crate::policy::value::Value;
 use crate::receipt::canonical::{canonical_json, sha256_hex};
-use crate::workflow::PolicyEntry;
+use crate::workflow::{PolicyEntry, PolicySource};
 
 /// The bound policies of a run and their fingerprint.
 pub struct PolicySetup {
@@ -63,25 +62,15 @@ pub fn load_policies(
 }
 
 fn bind_entry(entry: &PolicyEntry, base: &Path) -> Result<Vec<PolicyUse>, Vec<Diagnostic>> {
-    let with = match &entry.with {
-        Some(json) => Value::from(json),
-        None => Value::Null,
-    };
     let one_error = |message: String| vec![Diagnostic::new(Code::UnknownPolicy, message)];
-    match (&entry.use_, &entry.file) {
-        (Some(reference), None) => {
-            let reference = match reference.rsplit_once(".enact:") {
-                Some((path, name)) if !Path::new(path).is_absolute() => {
-                    format!("{}.enact:{name}", base.join(path).display())
-                }
-                _ => reference.clone(),
-            };
-            let policy = resolve(&reference)?;
-            bind(&policy, &with, entry.level)
+    match &entry.source {
+        PolicySource::Library(id) => {
+            let policy = resolve(id)?;
+            bind(&policy, &entry.with, entry.level)
                 .map(|u| vec![u])
                 .map_err(one_error)
         }
-        (None, Some(file)) => {
+        PolicySource::File(file) => {
             let path = base.join(file);
             if !path.is_file() {
                 return Err(one_error(format!(
@@ -99,19 +88,10 @@ fn bind_entry(entry: &PolicyEntry, base: &Path) -> Result<Vec<PolicyUse>, Vec<Di
             if !errors.is_empty() {
                 return Err(errors);
             }
-            if !with.is_null() {
-                return Err(one_error(format!(
-                    "`with` needs one policy; give it with `use: {}:NAME` instead of `file:`",
-                    file.display()
-                )));
-            }
             set.policies()
                 .map(|policy| bind(policy, &Value::Null, entry.level).map_err(one_error))
                 .collect()
         }
-        _ => Err(one_error(
-            "a policy entry takes either `use: ID` or `file: PATH`".to_string(),
-        )),
     }
 }
 
@@ -128,9 +108,4 @@ pub fn split_levels(uses: &[PolicyUse]) -> (Vec<PolicyUse>, Vec<PolicyUse>) {
         .cloned()
         .collect();
     (run, action)
-}
-
-/// The id of a policy as users name it in `--override`.
-pub fn policy_id(policy_use: &PolicyUse) -> Arc<str> {
-    Arc::clone(&policy_use.policy.id)
 }

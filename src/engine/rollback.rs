@@ -11,17 +11,13 @@ use serde_json::{Value as Json, json};
 
 use super::{Actor, EngineError, Project, Systems, timestamp};
 use crate::connectors::{self, Effect, Inverse};
+use crate::receipt::redact::REDACTED;
 use crate::receipt::verify::verify_document;
-use crate::receipt::{
-    ActionRecord, Decision, Kind, RECEIPT_VERSION, Receipt, RunId, RunStatus,
-};
+use crate::receipt::{ActionRecord, Decision, Kind, RECEIPT_VERSION, Receipt, RunId, RunStatus};
 
 /// How a step interrupted by a crash is marked in a recovered receipt: it may or may not
 /// have happened, so rollback applies its inverse (which connectors make safe either way).
 pub const INTERRUPTED: &str = "interrupted";
-
-/// The text rollback data holds where a secret was redacted before it was recorded.
-const REDACTED: &str = "[REDACTED]";
 
 #[derive(Debug, Clone)]
 pub struct RollbackOptions {
@@ -68,13 +64,19 @@ impl RollbackOutcome {
     }
 }
 
-pub fn rollback(project: &Project, options: &RollbackOptions) -> Result<RollbackOutcome, EngineError> {
+pub fn rollback(
+    project: &Project,
+    options: &RollbackOptions,
+) -> Result<RollbackOutcome, EngineError> {
     let run_id = RunId::from_str(&options.run_id).map_err(|e| EngineError::Usage(e.to_string()))?;
     let (original, recovered) = load_or_recover(project, &run_id)?;
     if original.kind != Kind::Run {
         return Err(EngineError::Usage(format!(
             "{run_id} is a {} receipt; only runs can be rolled back (rolling back a rollback is refused — run the workflow again instead)",
-            serde_json::to_value(original.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default()
+            serde_json::to_value(original.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(str::to_string))
+                .unwrap_or_default()
         )));
     }
     let earlier = earlier_rollbacks(project, &run_id)?;
@@ -197,7 +199,7 @@ fn load_or_recover(project: &Project, run_id: &RunId) -> Result<(Receipt, bool),
     };
     let mut receipt: Option<Receipt> = None;
     let mut actions: Vec<ActionRecord> = Vec::new();
-    for entry in &entries {
+    for entry in &entries.entries {
         match entry.get("type").and_then(Json::as_str) {
             Some("begin") => {
                 receipt = entry
@@ -297,7 +299,10 @@ fn needs_undo(project: &Project, action: &ActionRecord) -> bool {
     action.success && action.already_done == Json::Bool(false)
 }
 
-fn action_spec(project: &Project, action: &ActionRecord) -> Option<&'static connectors::ActionSpec> {
+fn action_spec(
+    project: &Project,
+    action: &ActionRecord,
+) -> Option<&'static connectors::ActionSpec> {
     let system = project.config.systems.get(&action.system)?;
     connectors::actions_of(&system.connector)?
         .iter()

@@ -22,7 +22,7 @@ use crate::receipt::{
     ActionRecord, Decision, Kind, Override, PolicyRecord, RECEIPT_VERSION, Receipt, RunId,
     RunStatus,
 };
-use crate::workflow::{TemplateScope, Workflow};
+use crate::workflow::{TemplateError, TemplateScope, Workflow};
 
 /// What to run, as the command line (or a hook, or the demo) asks for it.
 #[derive(Debug, Clone)]
@@ -138,7 +138,7 @@ pub fn check_steps(workflow: &Workflow, project: &Project) -> Result<(), EngineE
                 "step `{}` (line {}): the {} connector has no action `{}`; {hint}",
                 step.id, step.line, system.connector, step.action
             ));
-        } else if !system.allowed_actions.iter().any(|a| *a == step.action) {
+        } else if !system.allowed_actions.contains(&step.action) {
             problems.push(format!(
                 "step `{}` (line {}): `{}` is not in the allowed_actions of system `{}`; add it to the config if this workflow may do it",
                 step.id, step.line, step.action, step.system
@@ -249,12 +249,24 @@ impl<'p> Runner<'p> {
         };
         let payload_value = Value::from(&payload);
         let actor_value = Value::from(&self.options.actor.to_json());
-        let base_scope = TemplateScope {
-            payload: payload_value.clone(),
-            actor: actor_value.clone(),
-            steps: Value::empty_map(),
+        let base_scope = TemplateScope::new(payload_value.clone(), actor_value.clone());
+        let plan = match self.plan(&base_scope) {
+            Ok(plan) => plan,
+            Err(error) => {
+                // A template that fails on the payload would fail mid-run: block up front.
+                let mut outcome = self.outcome(Decision::Block, RunStatus::NotRun);
+                outcome.policy_results.push(PolicyRecord {
+                    policy: "workflow.arguments".into(),
+                    status: "BLOCK".into(),
+                    level: "hard".into(),
+                    stage: "run".into(),
+                    reason: error.to_string(),
+                    evidence: json!({ "payload": payload }),
+                    location: self.workflow.source_name.clone(),
+                });
+                return self.finish(outcome, &payload);
+            }
         };
-        let plan = self.plan(&base_scope);
         let (workspace, home) = workspace_and_home(&self.project.config);
         let plan_value = Value::list(plan.iter().map(|step| {
             Value::map([
@@ -269,7 +281,10 @@ impl<'p> Runner<'p> {
             actor: actor_value,
             workflow: Value::map([
                 ("name", Value::str(self.workflow.name.as_str())),
-                ("description", Value::str(self.workflow.description.as_str())),
+                (
+                    "description",
+                    Value::str(self.workflow.description.as_str()),
+                ),
             ]),
             payload: payload_value.clone(),
             plan: plan_value,
@@ -323,43 +338,34 @@ impl<'p> Runner<'p> {
         // The run starts: from here on, whatever happens ends in a receipt.
         let mut outcome = self.outcome(Decision::Pass, RunStatus::Succeeded);
         outcome.policy_results = records;
-        let mut steps = serde_json::Map::new();
+        let mut scope = base_scope;
         let mut journal_started = false;
         for step in &self.workflow.steps {
-            let scope = TemplateScope {
-                payload: payload_value.clone(),
-                actor: base_scope.actor.clone(),
-                steps: Value::from(&Json::Object(steps.clone())),
-            };
             let started = Utc::now();
-            if let Some(condition) = &step.condition {
-                match condition.evaluate(&scope) {
-                    Ok(value) if truthy(&value) => {}
-                    Ok(_) => {
-                        steps.insert(
-                            step.id.clone(),
-                            json!({"success": null, "skipped": true, "output": null}),
-                        );
-                        continue;
-                    }
-                    Err(error) => {
-                        let message = format!("step `{}`: its `if` failed: {error}", step.id);
-                        outcome.actions_taken.push(failed_record(step, Json::Null, &message, started));
-                        outcome.status = RunStatus::Failed;
-                        outcome.error = Some(message);
-                        break;
-                    }
+            match step.should_run(&scope) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    let message = format!("step `{}`: its `if` failed: {error}", step.id);
+                    outcome
+                        .actions_taken
+                        .push(failed_record(step, Json::Null, &message, started));
+                    outcome.status = RunStatus::Failed;
+                    outcome.error = Some(message);
+                    break;
                 }
             }
-            let args = match step.with.render(&scope) {
+            let args = match step.render_args(&scope) {
                 Ok(args) => args,
                 Err(error) => {
                     let message = format!("step `{}`: {error}", step.id);
-                    outcome.actions_taken.push(failed_record(step, Json::Null, &message, started));
+                    outcome
+                        .actions_taken
+                        .push(failed_record(step, Json::Null, &message, started));
                     outcome.status = RunStatus::Failed;
                     outcome.error = Some(message);
+                    scope.record_step(&step.id, false, Value::Null);
                     if step.continue_on_error {
-                        steps.insert(step.id.clone(), json!({"success": false, "output": null}));
                         continue;
                     }
                     break;
@@ -383,7 +389,9 @@ impl<'p> Runner<'p> {
             if verdict != Verdict::Pass {
                 let failing: Vec<String> = results
                     .iter()
-                    .filter(|r| matches!(r.status, Status::Block | Status::Error | Status::Approval))
+                    .filter(|r| {
+                        matches!(r.status, Status::Block | Status::Error | Status::Approval)
+                    })
                     .filter(|r| r.level != Enforcement::Advisory)
                     .map(|r| format!("{}: {}", r.policy, r.reason))
                     .collect();
@@ -412,8 +420,11 @@ impl<'p> Runner<'p> {
                     "type": "begin",
                     "receipt": self.skeleton(&outcome, &payload),
                 })) {
-                    let message = format!("cannot start the run journal: {error}; nothing was done");
-                    outcome.actions_taken.push(failed_record(step, args, &message, started));
+                    let message =
+                        format!("cannot start the run journal: {error}; nothing was done");
+                    outcome
+                        .actions_taken
+                        .push(failed_record(step, args, &message, started));
                     outcome.status = RunStatus::Failed;
                     outcome.error = Some(message);
                     break;
@@ -421,10 +432,7 @@ impl<'p> Runner<'p> {
             }
             let record = self.execute(step, args, started);
             let success = record.success;
-            steps.insert(
-                step.id.clone(),
-                json!({"success": success, "output": record.output}),
-            );
+            scope.record_step(&step.id, success, Value::from(&record.output));
             if !success {
                 outcome.status = RunStatus::Failed;
                 outcome.error.get_or_insert_with(|| {
@@ -442,17 +450,14 @@ impl<'p> Runner<'p> {
         }
 
         if outcome.status == RunStatus::Succeeded {
-            let scope = TemplateScope {
-                payload: payload_value,
-                actor: base_scope.actor.clone(),
-                steps: Value::from(&Json::Object(steps)),
-            };
-            for (name, template) in &self.workflow.outputs {
-                let value = template
-                    .evaluate(&scope)
-                    .map(|v| v.to_json())
-                    .unwrap_or_else(|e| json!({ "error": e.to_string() }));
-                outcome.outputs.insert(name.clone(), value);
+            match self.workflow.render_outputs(&scope) {
+                Ok(Json::Object(outputs)) => outcome.outputs = outputs,
+                Ok(_) => {}
+                Err(error) => {
+                    outcome
+                        .outputs
+                        .insert("error".into(), json!(error.to_string()));
+                }
             }
         }
         self.finish(outcome, &payload)
@@ -460,7 +465,12 @@ impl<'p> Runner<'p> {
 
     /// Runs one step through its connector: allowlist, arguments, journalled rollback data,
     /// the call itself. A panic or error becomes a failed step, never a lost receipt.
-    fn execute(&self, step: &crate::workflow::Step, args: Json, started: DateTime<Utc>) -> ActionRecord {
+    fn execute(
+        &self,
+        step: &crate::workflow::Step,
+        args: Json,
+        started: DateTime<Utc>,
+    ) -> ActionRecord {
         let clock = Instant::now();
         let mut record = ActionRecord {
             step: step.id.clone(),
@@ -478,7 +488,7 @@ impl<'p> Runner<'p> {
         let allowed = self
             .systems
             .config(&step.system)
-            .is_some_and(|s| s.allowed_actions.iter().any(|a| *a == step.action));
+            .is_some_and(|s| s.allowed_actions.contains(&step.action));
         if !allowed {
             record.error = Some(format!(
                 "`{}.{}` is not allowed: it is not in the system's allowed_actions",
@@ -576,9 +586,10 @@ impl<'p> Runner<'p> {
             .journal_append(&self.run_id, entry, &self.project.signer)
     }
 
-    fn plan(&self, scope: &TemplateScope) -> Vec<PlannedStep> {
-        self.workflow
-            .plan(scope)
+    fn plan(&self, scope: &TemplateScope) -> Result<Vec<PlannedStep>, TemplateError> {
+        Ok(self
+            .workflow
+            .plan(scope)?
             .into_iter()
             .map(|step| {
                 let spec = self
@@ -617,7 +628,7 @@ impl<'p> Runner<'p> {
                     rollback,
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Adds up results: a hard BLOCK or ERROR blocks; a soft one blocks unless overridden
@@ -772,16 +783,5 @@ fn failed_record(
         rollback_data: Json::Null,
         started_at: timestamp(started),
         duration_ms: 0,
-    }
-}
-
-/// How an `if` reads its value: false, null, 0, "" and empty collections are false.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Int(i) => *i != 0,
-        Value::Float(f) => *f != 0.0,
-        other => !other.is_empty(),
     }
 }

@@ -27,11 +27,9 @@ pub fn load_secret(config: &Config, allow_insecure: bool) -> Result<Secret, Engi
             let text = std::fs::read_to_string(path).map_err(|e| {
                 EngineError::Usage(format!("cannot read secret file {}: {e}", path.display()))
             })?;
-            Ok(Secret::from_bytes(
-                text.trim().as_bytes(),
-                &format!("secret file {}", path.display()),
-                allow_insecure,
-            )?)
+            Secret::from_bytes(text.trim().as_bytes(), allow_insecure).map_err(|error| {
+                EngineError::Usage(format!("secret file {}: {error}", path.display()))
+            })
         }
         _ => Ok(Secret::from_env(&config.secret_env, allow_insecure)?),
     }

@@ -35,9 +35,9 @@ impl<'c> Systems<'c> {
         if let Some(connector) = self.opened.borrow().get(name) {
             return Ok(Rc::clone(connector));
         }
-        let system = self.config(name).ok_or_else(|| {
-            ConnectorError::Refused(format!("no system `{name}` is configured"))
-        })?;
+        let system = self
+            .config(name)
+            .ok_or_else(|| ConnectorError::Refused(format!("no system `{name}` is configured")))?;
         let connector = open(name, system)?;
         self.opened
             .borrow_mut()

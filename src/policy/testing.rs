@@ -33,6 +33,7 @@ const MODIFIERS: &[&str] = &[
     "home",
     "history",
     "level",
+    "plan",
 ];
 
 pub struct TestBlock {
@@ -53,6 +54,8 @@ pub struct TestCase {
     pub workspace: String,
     pub home: String,
     pub history: Vec<Value>,
+    /// The run's planned steps, when the case gives them.
+    pub plan: Option<Value>,
     pub lookups: Vec<MockLookup>,
     /// Evaluate at run level, at action level, or both.
     pub at_run: bool,
@@ -144,6 +147,7 @@ fn compile_case(
     let mut workspace = DEFAULT_WORKSPACE.to_string();
     let mut home = DEFAULT_HOME.to_string();
     let mut history_entries = Vec::new();
+    let mut plan = None;
     let mut lookups = Vec::new();
     let mut level: Option<String> = None;
     let mut seen: Vec<&str> = Vec::new();
@@ -243,6 +247,15 @@ fn compile_case(
                 }
                 level = Some(text);
             }
+            "plan" => {
+                if value.as_list().is_none() {
+                    return Err(bad(
+                        span,
+                        "`plan` takes a list of steps: [{id, system, action, args}]".into(),
+                    ));
+                }
+                plan = Some(value.clone());
+            }
             _ => {
                 let Some(items) = value.as_list() else {
                     return Err(bad(span, "`history` takes a list of receipts".into()));
@@ -285,6 +298,7 @@ fn compile_case(
         workspace,
         home,
         history,
+        plan,
         lookups,
         at_run,
         at_action,
@@ -361,14 +375,16 @@ impl TestCase {
             actor: self.actor.clone(),
             workflow: self.workflow.clone(),
             payload: self.input.clone(),
-            plan: match &self.action {
-                Some((system, name)) => Value::list([Value::map([
+            plan: match (&self.plan, &self.action) {
+                (Some(plan), _) => plan.clone(),
+                (None, Some((system, name))) => Value::list([Value::map([
                     ("id", Value::str("step")),
                     ("system", Value::str(system.as_str())),
                     ("action", Value::str(name.as_str())),
                     ("args", self.input.clone()),
+                    ("resolved", Value::Bool(true)),
                 ])]),
-                None => Value::list([]),
+                (None, None) => Value::list([]),
             },
             now: self.now,
             env: self.env.clone(),

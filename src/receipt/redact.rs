@@ -111,6 +111,11 @@ fn push_key(path: &mut String, key: &str) {
     }
 }
 
+/// Whether a key (or an environment variable's name) looks like it holds a secret.
+pub fn key_is_secret(key: &str) -> bool {
+    key_kind(key) != KeyKind::Plain
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum KeyKind {
     Plain,

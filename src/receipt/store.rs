@@ -80,6 +80,9 @@ pub trait ReceiptStore: Send + Sync {
     /// For messages: `directory ./receipts`.
     fn describe(&self) -> String;
 
+    /// Where a run's receipt is (or will be), for messages: a file path or a store address.
+    fn location_of(&self, run_id: &RunId) -> String;
+
     /// Under an exclusive lock across processes: finish an append a crash interrupted, read
     /// the head, set `sequence` = last + 1 and `prev_sha256`, sign (filling `field_sha256` and
     /// `signature`), write durably, update head and index. Returns the receipt as stored.

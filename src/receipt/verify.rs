@@ -18,7 +18,7 @@ use super::signing::{DIGESTS_FIELD, SIGNATURE_FIELD, SignatureError, Signer, fie
 pub const GENESIS_SHA256: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One thing wrong with one receipt (or with the chain, or the store's head).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// The file, or the run id when there is no file.
     pub receipt: String,

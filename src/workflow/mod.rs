@@ -16,6 +16,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use error::WorkflowError;
+
+/// A YAML or serde error in any Enact YAML file (the config too), with its position and fix.
+pub fn yaml_error(file: &str, text: &str, error: &serde_yaml::Error) -> WorkflowError {
+    error::from_yaml(file, text, error)
+}
 pub use inputs::{InputProblem, InputSpec, InputType, ProblemKind};
 pub use plan::PlannedStep;
 pub use policy_entry::{PolicyEntry, PolicySource};

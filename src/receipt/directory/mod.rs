@@ -220,6 +220,10 @@ impl ReceiptStore for DirectoryStore {
         format!("directory {}", self.root.display())
     }
 
+    fn location_of(&self, run_id: &RunId) -> String {
+        self.receipt_path(run_id).display().to_string()
+    }
+
     fn append(&self, mut receipt: Receipt, signer: &Signer) -> Result<Receipt, ReceiptError> {
         let run_id: RunId = receipt.run_id.parse()?;
         receipt.run_id = run_id.to_string();
