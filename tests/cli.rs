@@ -448,6 +448,25 @@ fn demo_runs_on_embedded_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let run = enact_in(dir.path(), &["demo"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // SPEC §11b: a push to main blocked, a normal run passing, a wiped table restored, verify green.
+    let story = [
+        "BLOCK  publish_change",
+        "git.dont_push_to_main (hard): Direct push to 'main' is blocked",
+        "PASS  publish_change",
+        "customers: 5 rows",
+        "PASS  cleanup_trials",
+        "customers: 0 rows",
+        "ROLLED_BACK  rollback of",
+        "customers: 5 rows, identical to before the wipe",
+        "ok: 4 receipts verified, every signature valid, chain intact",
+    ];
+    let mut rest = run.stdout.as_str();
+    for line in story {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("`{line}` missing or out of order:\n{}", run.stdout));
+        rest = &rest[at + line.len()..];
+    }
     for (call, policy) in [
         ("FOO=1 rm -rf /", "coding_agent.block_home_dir_destructive"),
         (

@@ -86,6 +86,17 @@ fn enact_examples_check_clean_and_their_tests_pass() {
 
 /// Console blocks run in a scratch directory that sees the repository's `tests/` and
 /// `policies/`, plus the files the README asks to save ("Save it as `push.enact`").
+/// What differs from run to run: run ids, times and durations.
+fn normalize(text: &str) -> String {
+    let uuid =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
+    let time = regex::Regex::new(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?").unwrap();
+    let ms = regex::Regex::new(r"\(\d+ ms\)").unwrap();
+    let text = uuid.replace_all(text, "<run-id>");
+    let text = time.replace_all(&text, "<time>");
+    ms.replace_all(&text, "(N ms)").into_owned()
+}
+
 #[test]
 fn console_examples_print_what_the_readme_shows() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,10 +104,12 @@ fn console_examples_print_what_the_readme_shows() {
         std::os::unix::fs::symlink(repo().join(entry), dir.path().join(entry)).unwrap();
     }
     let all = blocks();
-    for block in all.iter().filter(|b| b.lang == "enact") {
+    for block in all.iter().filter(|b| b.lang == "enact" || b.lang == "yaml") {
         if let Some(rest) = block.after.split("Save it as `").nth(1) {
             let name = rest.split('`').next().unwrap();
-            std::fs::write(dir.path().join(name), &block.body).unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &block.body).unwrap();
         }
     }
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_enact")).parent().unwrap();
@@ -126,12 +139,16 @@ fn console_examples_print_what_the_readme_shows() {
                 .current_dir(dir.path())
                 .env("PATH", &path)
                 .env("NO_COLOR", "1")
+                .env("ENACT_SECRET", common::project::SECRET)
+                .env("ENACT_ACTOR", "agent@example.com")
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&output.stdout);
             assert_eq!(
-                stdout, expected,
-                "README command `{command}` printed something else"
+                normalize(&stdout),
+                normalize(&expected),
+                "README command `{command}` printed something else (stderr: {})",
+                String::from_utf8_lossy(&output.stderr)
             );
             ran += 1;
         }

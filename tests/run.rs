@@ -635,3 +635,114 @@ fn init_makes_a_project_that_runs() {
     let gitignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
     assert_eq!(gitignore.matches(".enact/secret").count(), 1);
 }
+
+#[test]
+fn payloads_come_from_files_and_stdin_and_built_ins_run_by_name_on_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_enact"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("ENACT_SECRET", common::project::SECRET)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // No enact.yaml: the embedded defaults, a built-in workflow by name.
+    let (code, err) = run(
+        &["run", "write_file", "--payload", "-"],
+        r#"{"path": "a.txt", "content": "from stdin"}"#,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+        "from stdin"
+    );
+    std::fs::write(
+        dir.path().join("payload.json"),
+        r#"{"path": "b.txt", "content": "from a file"}"#,
+    )
+    .unwrap();
+    let (code, err) = run(&["run", "write_file", "--payload-file", "payload.json"], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.txt")).unwrap(),
+        "from a file"
+    );
+    assert!(
+        dir.path().join("receipts").is_dir(),
+        "receipts in ./receipts by default"
+    );
+    let (code, err) = run(&["run", "write_file", "--payload-file", "missing.json"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.json"), "{err}");
+}
+
+#[test]
+fn a_rollback_needs_no_permission_the_run_did_not_have() {
+    let p = Project::new();
+    // The system may write, but not delete: undoing a created file is still allowed.
+    p.write(
+        "enact.yaml",
+        "systems:\n  files: {connector: filesystem, base_dir: ./workspace, allowed_actions: [write_file]}\nworkflows: [./workflows]\n",
+    );
+    p.write(
+        "workflows/create.yaml",
+        "name: create\ndescription: Create a file.\nsteps:\n  - id: new\n    action: files.write_file\n    with: {path: new.txt, content: hi}\n",
+    );
+    let run = p.enact(&["run", "create", "--json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(p.path("workspace/new.txt").exists());
+    let rollback = p.enact(&["rollback", &run_id(&run)]);
+    assert_eq!(rollback.code, 0, "{}{}", rollback.stdout, rollback.stderr);
+    assert!(!p.path("workspace/new.txt").exists());
+}
+
+#[test]
+fn with_rollback_disabled_receipts_keep_no_rollback_data_and_rollback_says_so() {
+    let p = project();
+    let config = format!("rollback: false\n{}", common::project::CONFIG);
+    p.write("enact.yaml", &config);
+    let run = p.enact(&[
+        "run",
+        "report_and_plan",
+        "--payload",
+        &payload("report.md", 2, "free"),
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run);
+    let receipt = p.receipt(&id);
+    assert!(receipt["actions_taken"][0]["rollback_data"].is_null());
+    assert!(
+        !std::fs::read_to_string(p.receipt_path(&id))
+            .unwrap()
+            .contains("old report")
+    );
+    let rollback = p.enact(&["rollback", &id]);
+    assert_eq!(rollback.code, 4, "{}{}", rollback.stdout, rollback.stderr);
+    assert!(
+        rollback.stdout.contains("rollback was disabled"),
+        "{}",
+        rollback.stdout
+    );
+    assert_eq!(
+        p.read("workspace/report.md"),
+        "new report\n",
+        "nothing was restored blindly"
+    );
+}

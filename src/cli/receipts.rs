@@ -42,8 +42,11 @@ pub struct LsArgs {
     #[arg(long, default_value_t = 50)]
     limit: usize,
     /// Print one JSON document.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ids")]
     json: bool,
+    /// Print only the run ids, one per line (for `enact rollback $(enact ls --limit 1 --ids)`).
+    #[arg(long)]
+    ids: bool,
     #[command(flatten)]
     project: ProjectArgs,
 }
@@ -243,6 +246,15 @@ pub fn ls(out: &Output, args: &LsArgs) -> u8 {
         .collect();
     if args.json {
         out.json(&serde_json::json!({ "version": JSON_VERSION, "receipts": selected }));
+        return exit::OK;
+    }
+    if args.ids {
+        out.print(
+            &selected
+                .iter()
+                .map(|s| format!("{}\n", s.run_id))
+                .collect::<String>(),
+        );
         return exit::OK;
     }
     if selected.is_empty() {

@@ -103,7 +103,7 @@ pub fn render(outcome: &RollbackOutcome) -> String {
         );
     }
     if let Some(receipt) = &outcome.receipt {
-        let _ = writeln!(text, "receipt: {receipt}");
+        let _ = writeln!(text, "receipt: {}", super::display_path(receipt));
     }
     text
 }

@@ -243,7 +243,7 @@ pub fn render(outcome: &RunOutcome) -> String {
         let _ = writeln!(text, "output {name}: {value}");
     }
     if let Some(receipt) = &outcome.receipt {
-        let _ = writeln!(text, "receipt: {receipt}");
+        let _ = writeln!(text, "receipt: {}", super::display_path(receipt));
         let changed_something = outcome.actions_taken.iter().any(|a| {
             a.success && a.already_done == Json::Bool(false) && !a.rollback_data.is_null()
         });
