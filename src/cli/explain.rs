@@ -27,14 +27,8 @@ pub struct Args {
     /// The request's payload (or the action's arguments, with --action), as a JSON object.
     #[arg(long, value_name = "JSON")]
     payload: Option<String>,
-    /// Who asks.
-    #[arg(long, value_name = "EMAIL")]
-    actor: Option<String>,
-    #[arg(long)]
-    role: Option<String>,
-    /// An actor attribute; the value is read as JSON when it parses (3, true), else as text.
-    #[arg(long = "attr", value_name = "KEY=VALUE")]
-    attrs: Vec<String>,
+    #[command(flatten)]
+    who: super::ActorArgs,
     /// An environment variable the policy may read.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -106,13 +100,19 @@ fn request(args: &Args) -> Result<(Request, Option<ActionCall>), String> {
     };
     let request = Request {
         actor: Value::map([
-            ("email", args.actor.clone().map_or(Value::Null, Value::from)),
-            ("role", args.role.clone().map_or(Value::Null, Value::from)),
+            (
+                "email",
+                args.who.actor.clone().map_or(Value::Null, Value::from),
+            ),
+            (
+                "role",
+                args.who.role.clone().map_or(Value::Null, Value::from),
+            ),
             (
                 "attributes",
                 Value::from(&serde_json::Value::Object(super::key_values(
                     "attr",
-                    &args.attrs,
+                    &args.who.attrs,
                 )?)),
             ),
         ]),

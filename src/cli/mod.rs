@@ -127,6 +127,20 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Who asks: the flags `run` and `explain` share.
+#[derive(clap::Args, Clone, Default)]
+pub struct ActorArgs {
+    /// Who asks (run: default $ENACT_ACTOR, else USER@local).
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// The actor's role.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// An actor attribute; the value is read as JSON when it parses (3, true), else as text.
+    #[arg(long = "attr", value_name = "KEY=VALUE")]
+    pub attrs: Vec<String>,
+}
+
 /// `KEY=VALUE` flags as a map; a value that parses as JSON (`3`, `true`) is taken as such,
 /// anything else as text.
 pub(crate) fn key_values(

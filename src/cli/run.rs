@@ -22,14 +22,8 @@ pub struct Args {
     /// Read the payload from a file (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     payload_file: Option<PathBuf>,
-    /// Who asks (default: $ENACT_ACTOR, else USER@local).
-    #[arg(long, value_name = "EMAIL")]
-    actor: Option<String>,
-    #[arg(long)]
-    role: Option<String>,
-    /// An actor attribute; the value is read as JSON when it parses (3, true), else as text.
-    #[arg(long = "attr", value_name = "KEY=VALUE")]
-    attrs: Vec<String>,
+    #[command(flatten)]
+    who: super::ActorArgs,
     /// Bypass a soft policy (recorded in the receipt with --reason).
     #[arg(long = "override", value_name = "POLICY", requires = "reason")]
     overrides: Vec<String>,
@@ -54,7 +48,7 @@ pub fn run_command(out: &Output, args: &Args) -> u8 {
             return exit::USAGE;
         }
     };
-    let attributes = match super::key_values("attr", &args.attrs) {
+    let attributes = match super::key_values("attr", &args.who.attrs) {
         Ok(attributes) => attributes,
         Err(message) => {
             out.error(&message);
@@ -65,7 +59,7 @@ pub fn run_command(out: &Output, args: &Args) -> u8 {
     let options = RunOptions {
         workflow: args.workflow.clone(),
         payload,
-        actor: Actor::from_flags(args.actor.clone(), args.role.clone(), attributes),
+        actor: Actor::from_flags(args.who.actor.clone(), args.who.role.clone(), attributes),
         overrides: args
             .overrides
             .iter()

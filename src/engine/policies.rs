@@ -78,16 +78,7 @@ fn bind_entry(entry: &PolicyEntry, base: &Path) -> Result<Vec<PolicyUse>, Vec<Di
                     path.display()
                 )));
             }
-            let set = PolicySet::load(std::slice::from_ref(&path));
-            let errors: Vec<Diagnostic> = set
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .cloned()
-                .collect();
-            if !errors.is_empty() {
-                return Err(errors);
-            }
+            let set = PolicySet::load_clean(std::slice::from_ref(&path))?;
             set.policies()
                 .map(|policy| bind(policy, &Value::Null, entry.level).map_err(one_error))
                 .collect()

@@ -214,21 +214,18 @@ fn load_or_recover(project: &Project, run_id: &RunId) -> Result<(Receipt, bool),
                         .unwrap_or_default()
                         .to_string()
                 };
-                actions.push(ActionRecord {
-                    step: text("step"),
-                    system: text("system"),
-                    action: text("action"),
-                    args: entry.get("args").cloned().unwrap_or(Json::Null),
-                    success: false,
-                    output: Json::Null,
-                    error: Some(format!(
-                        "{INTERRUPTED}: the run stopped during this step; it may or may not have happened"
-                    )),
-                    already_done: Json::Bool(false),
-                    rollback_data: entry.get("rollback_data").cloned().unwrap_or(Json::Null),
-                    started_at: text("started_at"),
-                    duration_ms: 0,
-                });
+                let mut record = ActionRecord::begin(
+                    &text("step"),
+                    &text("system"),
+                    &text("action"),
+                    entry.get("args").cloned().unwrap_or(Json::Null),
+                    text("started_at"),
+                );
+                record.error = Some(format!(
+                    "{INTERRUPTED}: the run stopped during this step; it may or may not have happened"
+                ));
+                record.rollback_data = entry.get("rollback_data").cloned().unwrap_or(Json::Null);
+                actions.push(record);
             }
             Some("done") => {
                 if let Some(record) = entry
@@ -361,19 +358,13 @@ fn plan_step(project: &Project, action: &ActionRecord) -> UndoStep {
 fn undo(systems: &Systems<'_>, action: &ActionRecord, planned: &UndoStep) -> ActionRecord {
     let started = Utc::now();
     let clock = Instant::now();
-    let mut record = ActionRecord {
-        step: action.step.clone(),
-        system: action.system.clone(),
-        action: action.action.clone(),
-        args: action.args.clone(),
-        success: false,
-        output: Json::Null,
-        error: None,
-        already_done: Json::Bool(false),
-        rollback_data: Json::Null,
-        started_at: timestamp(started),
-        duration_ms: 0,
-    };
+    let mut record = ActionRecord::begin(
+        &action.step,
+        &action.system,
+        &action.action,
+        action.args.clone(),
+        timestamp(started),
+    );
     if !planned.reversible {
         record.error = Some(planned.plan.clone());
         return record;

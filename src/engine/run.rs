@@ -472,19 +472,13 @@ impl<'p> Runner<'p> {
         started: DateTime<Utc>,
     ) -> ActionRecord {
         let clock = Instant::now();
-        let mut record = ActionRecord {
-            step: step.id.clone(),
-            system: step.system.clone(),
-            action: step.action.clone(),
-            args: args.clone(),
-            success: false,
-            output: Json::Null,
-            error: None,
-            already_done: Json::Bool(false),
-            rollback_data: Json::Null,
-            started_at: timestamp(started),
-            duration_ms: 0,
-        };
+        let mut record = ActionRecord::begin(
+            &step.id,
+            &step.system,
+            &step.action,
+            args.clone(),
+            timestamp(started),
+        );
         let allowed = self
             .systems
             .config(&step.system)
@@ -771,17 +765,13 @@ fn failed_record(
     message: &str,
     started: DateTime<Utc>,
 ) -> ActionRecord {
-    ActionRecord {
-        step: step.id.clone(),
-        system: step.system.clone(),
-        action: step.action.clone(),
+    let mut record = ActionRecord::begin(
+        &step.id,
+        &step.system,
+        &step.action,
         args,
-        success: false,
-        output: Json::Null,
-        error: Some(message.to_string()),
-        already_done: Json::Bool(false),
-        rollback_data: Json::Null,
-        started_at: timestamp(started),
-        duration_ms: 0,
-    }
+        timestamp(started),
+    );
+    record.error = Some(message.to_string());
+    record
 }

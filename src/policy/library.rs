@@ -255,6 +255,22 @@ impl PolicySet {
         self.files.iter().flat_map(|f| f.policies.iter())
     }
 
+    /// Loads files and requires them to be free of errors: the errors otherwise.
+    pub fn load_clean(paths: &[PathBuf]) -> Result<PolicySet, Vec<Diagnostic>> {
+        let set = PolicySet::load(paths);
+        let errors: Vec<Diagnostic> = set
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        if errors.is_empty() {
+            Ok(set)
+        } else {
+            Err(errors)
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
@@ -392,16 +408,7 @@ pub fn bind_all_builtins(with: &Value, enforcement: Enforcement) -> Result<Vec<P
 pub fn resolve(reference: &str) -> Result<Arc<CompiledPolicy>, Vec<Diagnostic>> {
     if let Some((path, name)) = reference.rsplit_once(".enact:") {
         let path = PathBuf::from(format!("{path}.enact"));
-        let set = PolicySet::load(std::slice::from_ref(&path));
-        let errors: Vec<Diagnostic> = set
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+        let set = PolicySet::load_clean(std::slice::from_ref(&path))?;
         let found = set.policies().find(|p| p.name == name).cloned();
         return found.ok_or_else(|| {
             let names: Vec<&str> = set.policies().map(|p| p.name.as_str()).collect();

@@ -93,6 +93,25 @@ pub struct ActionRecord {
     pub duration_ms: u64,
 }
 
+impl ActionRecord {
+    /// A call about to be made (or refused): not yet successful, nothing done, nothing captured.
+    pub fn begin(step: &str, system: &str, action: &str, args: Json, started_at: String) -> Self {
+        ActionRecord {
+            step: step.to_string(),
+            system: system.to_string(),
+            action: action.to_string(),
+            args,
+            success: false,
+            output: Json::Null,
+            error: None,
+            already_done: Json::Bool(false),
+            rollback_data: Json::Null,
+            started_at,
+            duration_ms: 0,
+        }
+    }
+}
+
 /// A soft policy bypassed with `--override POLICY --reason TEXT`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -261,6 +261,31 @@ pub(super) fn insert_row<B: SqlBackend + ?Sized>(
     })
 }
 
+/// The captured rows of an update or delete, as rollback data, with their keys.
+struct Captured {
+    keys: Vec<Vec<SqlValue>>,
+    keys_json: Vec<Json>,
+    rollback_data: Json,
+}
+
+fn captured(table: &TableInfo, rows: &[Vec<SqlValue>]) -> Result<Captured, ConnectorError> {
+    let keys = rows
+        .iter()
+        .map(|row| key_of(table, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys_json = keys.iter().map(|k| key_json(table, k)).collect();
+    let rollback_data = json!({
+        "table": table.name,
+        "key_columns": table.key_columns,
+        "rows": rows.iter().map(|r| row_json(table, r)).collect::<Vec<_>>(),
+    });
+    Ok(Captured {
+        keys,
+        keys_json,
+        rollback_data,
+    })
+}
+
 /// Captures the rows a statement will change, all columns, ordered by key, inside the open
 /// transaction (locked where the dialect needs it).
 fn capture<B: SqlBackend + ?Sized>(
@@ -328,16 +353,11 @@ pub(super) fn update_row<B: SqlBackend + ?Sized>(
     }
     let tx = WriteTx::begin(backend)?;
     let rows = capture(backend, table, filter, &set)?;
-    let keys = rows
-        .iter()
-        .map(|row| key_of(table, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys_json: Vec<Json> = keys.iter().map(|k| key_json(table, k)).collect();
-    let rollback_data = json!({
-        "table": table.name,
-        "key_columns": table.key_columns,
-        "rows": rows.iter().map(|r| row_json(table, r)).collect::<Vec<_>>(),
-    });
+    let Captured {
+        keys,
+        keys_json,
+        rollback_data,
+    } = captured(table, &rows)?;
     let output = json!({"table": table.name, "updated": rows.len(), "keys": keys_json});
     if rows.is_empty() {
         return Ok(ActionOutcome {
@@ -386,16 +406,11 @@ pub(super) fn delete_row<B: SqlBackend + ?Sized>(
         .unwrap_or(&empty);
     let tx = WriteTx::begin(backend)?;
     let rows = capture(backend, table, filter, &[])?;
-    let keys = rows
-        .iter()
-        .map(|row| key_of(table, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys_json: Vec<Json> = keys.iter().map(|k| key_json(table, k)).collect();
-    let rollback_data = json!({
-        "table": table.name,
-        "key_columns": table.key_columns,
-        "rows": rows.iter().map(|r| row_json(table, r)).collect::<Vec<_>>(),
-    });
+    let Captured {
+        keys,
+        keys_json,
+        rollback_data,
+    } = captured(table, &rows)?;
     let output = json!({"table": table.name, "deleted": rows.len(), "keys": keys_json});
     if rows.is_empty() {
         return Ok(ActionOutcome {
