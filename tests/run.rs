@@ -746,3 +746,29 @@ fn with_rollback_disabled_receipts_keep_no_rollback_data_and_rollback_says_so() 
         "nothing was restored blindly"
     );
 }
+
+#[test]
+fn check_verifies_workflows_against_the_configured_systems() {
+    let p = project();
+    let ok = p.enact(&["check", "workflows/report_and_plan.yaml"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout, "ok: 1 workflow\n");
+    p.write(
+        "workflows/bad.yaml",
+        "name: bad\ndescription: d\nsteps:\n  - id: a\n    action: files.write_file\n    with: {path: x, contnt: y}\n  - id: b\n    action: db.drop_table\n    with: {}\n",
+    );
+    let bad = p.enact(&["check", "workflows/bad.yaml"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("no parameter `contnt`; did you mean `content`?"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.contains("needs `content`"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("no action `drop_table`"),
+        "{}",
+        bad.stderr
+    );
+}

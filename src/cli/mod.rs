@@ -65,9 +65,11 @@ enum Command {
     Show(Box<receipts::ShowArgs>),
     /// Create a starter project here: config, workflow, policy with tests, signing secret.
     Init,
-    /// Check policy files: syntax, names, types, messages, tests.
+    /// Check policy files (syntax, names, types, messages, tests) and workflow files (YAML,
+    /// templates, steps against the configured systems).
     Check {
-        /// Files or directories (searched recursively for .enact files); default: the current directory.
+        /// .enact files, workflow .yaml files, or directories (searched recursively for .enact
+        /// files); default: the current directory.
         paths: Vec<PathBuf>,
     },
     /// Format policy files in place (comments kept).

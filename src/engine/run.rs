@@ -12,6 +12,7 @@ use serde_json::{Value as Json, json};
 use super::history::StoreHistory;
 use super::policies::{PolicySetup, load_policies, split_levels};
 use super::{Actor, EngineError, Project, Systems, policy_env, timestamp, workspace_and_home};
+use crate::config::Config;
 use crate::connectors::{self, ActionOutcome, Effect, Inverse};
 use crate::policy::eval::{
     ActionCall, Context, Enforcement, PolicyResult, PolicyUse, Request, Session, Status,
@@ -22,7 +23,7 @@ use crate::receipt::{
     ActionRecord, Decision, Kind, Override, PolicyRecord, RECEIPT_VERSION, Receipt, RunId,
     RunStatus,
 };
-use crate::workflow::{TemplateError, TemplateScope, Workflow};
+use crate::workflow::{TemplateError, TemplateScope, TemplateValue, Workflow};
 
 /// What to run, as the command line (or a hook, or the demo) asks for it.
 #[derive(Debug, Clone)]
@@ -109,18 +110,19 @@ pub fn run(project: &Project, cwd: &Path, options: &RunOptions) -> Result<RunOut
         &workflow.policies,
         &workflow_base,
     )?;
-    check_steps(&workflow, project)?;
+    check_steps(&workflow, &project.config)?;
     check_overrides(&options.overrides, &setup)?;
     Runner::new(project, &workflow, &setup, options).run()
 }
 
-/// Every step names a configured system, an action its connector has, and one the system
-/// allows: checked before anything runs.
-pub fn check_steps(workflow: &Workflow, project: &Project) -> Result<(), EngineError> {
+/// Every step names a configured system, an action its connector has and the system allows,
+/// and gives that action's parameters (no unknown one, every required one): checked before
+/// anything runs, and by `enact check`.
+pub fn check_steps(workflow: &Workflow, config: &Config) -> Result<(), EngineError> {
     let mut problems = Vec::new();
     for step in &workflow.steps {
-        let Some(system) = project.config.systems.get(&step.system) else {
-            let names: Vec<&str> = project.config.systems.keys().map(String::as_str).collect();
+        let Some(system) = config.systems.get(&step.system) else {
+            let names: Vec<&str> = config.systems.keys().map(String::as_str).collect();
             let hint = crate::policy::diagnostic::did_you_mean(&step.system, names.iter().copied())
                 .unwrap_or_else(|| format!("configured systems: {}", names.join(", ")));
             problems.push(format!(
@@ -130,7 +132,7 @@ pub fn check_steps(workflow: &Workflow, project: &Project) -> Result<(), EngineE
             continue;
         };
         let actions = connectors::actions_of(&system.connector).unwrap_or(&[]);
-        if !actions.iter().any(|a| a.name == step.action) {
+        let Some(spec) = actions.iter().find(|a| a.name == step.action) else {
             let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
             let hint = crate::policy::diagnostic::did_you_mean(&step.action, names.iter().copied())
                 .unwrap_or_else(|| format!("its actions are {}", names.join(", ")));
@@ -138,7 +140,10 @@ pub fn check_steps(workflow: &Workflow, project: &Project) -> Result<(), EngineE
                 "step `{}` (line {}): the {} connector has no action `{}`; {hint}",
                 step.id, step.line, system.connector, step.action
             ));
-        } else if !system.allowed_actions.contains(&step.action) {
+            continue;
+        };
+        problems.extend(argument_problems(step, spec));
+        if !system.allowed_actions.contains(&step.action) {
             problems.push(format!(
                 "step `{}` (line {}): `{}` is not in the allowed_actions of system `{}`; add it to the config if this workflow may do it",
                 step.id, step.line, step.action, step.system
@@ -154,6 +159,41 @@ pub fn check_steps(workflow: &Workflow, project: &Project) -> Result<(), EngineE
             problems.join("; ")
         )))
     }
+}
+
+/// Unknown and missing parameters of a step's `with` (values may be templates, so their types
+/// are checked when the step runs).
+fn argument_problems(step: &crate::workflow::Step, spec: &connectors::ActionSpec) -> Vec<String> {
+    let given: Vec<&str> = match &step.with {
+        TemplateValue::Map(entries) => entries.iter().map(|(k, _)| k.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    let names: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
+    let mut problems = Vec::new();
+    for key in &given {
+        if !names.contains(key) {
+            let hint = crate::policy::diagnostic::did_you_mean(key, names.iter().copied())
+                .unwrap_or_else(|| format!("its parameters are {}", names.join(", ")));
+            problems.push(format!(
+                "step `{}` (line {}): `{}` has no parameter `{key}`; {hint}",
+                step.id, step.line, spec.name
+            ));
+        }
+    }
+    for param in spec.params.iter().filter(|p| p.required) {
+        if !given.contains(&param.name) {
+            problems.push(format!(
+                "step `{}` (line {}): `{}` needs `{}` ({}: {})",
+                step.id,
+                step.line,
+                spec.name,
+                param.name,
+                param.ty.name(),
+                param.description
+            ));
+        }
+    }
+    problems
 }
 
 fn check_overrides(overrides: &[(String, String)], setup: &PolicySetup) -> Result<(), EngineError> {
