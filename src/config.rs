@@ -210,7 +210,9 @@ impl Config {
         } else {
             serde_yaml::from_str(text)
         }
-        .map_err(|error| crate::workflow::yaml_error(&path.display().to_string(), text, &error))?;
+        .map_err(|error| {
+            crate::workflow::yaml_error(&path.display().to_string(), text, &error, "the config")
+        })?;
         let base = path
             .parent()
             .map(Path::to_path_buf)

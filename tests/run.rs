@@ -483,7 +483,7 @@ fn bad_input_is_refused_with_exit_2_and_nothing_runs() {
                 good.clone(),
             ],
             Some(("enact.yaml", "receipt: ./receipts\n")),
-            "receipts",
+            "unknown key `receipt` in the config",
         ),
         (
             "malformed workflow",

@@ -115,7 +115,12 @@ impl Problem {
 }
 
 /// Turns a YAML or serde error into a workflow error with its position and a fix.
-pub(crate) fn from_yaml(file: &str, text: &str, error: &serde_yaml::Error) -> WorkflowError {
+pub(crate) fn from_yaml(
+    file: &str,
+    text: &str,
+    error: &serde_yaml::Error,
+    document: &str,
+) -> WorkflowError {
     let position = error.location().map(|l| (l.line(), l.column()));
     let full = error.to_string();
     // serde_yaml appends " at line L column C" to messages and prefixes them with the path of
@@ -135,7 +140,7 @@ pub(crate) fn from_yaml(file: &str, text: &str, error: &serde_yaml::Error) -> Wo
     let (path, message) = split_path(without_mark);
     let place = match path {
         Some(path) => format!(" in `{path}`"),
-        None => " in the workflow".to_string(),
+        None => format!(" in {document}"),
     };
     if let Some(problem) = Problem::unpack(message) {
         return located(file, text, path, position, problem);

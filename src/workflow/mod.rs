@@ -17,9 +17,15 @@ use sha2::{Digest, Sha256};
 
 pub use error::WorkflowError;
 
-/// A YAML or serde error in any Enact YAML file (the config too), with its position and fix.
-pub fn yaml_error(file: &str, text: &str, error: &serde_yaml::Error) -> WorkflowError {
-    error::from_yaml(file, text, error)
+/// A YAML or serde error in any Enact YAML file, with its position and fix; `document` names
+/// the kind of file in messages ("the config").
+pub fn yaml_error(
+    file: &str,
+    text: &str,
+    error: &serde_yaml::Error,
+    document: &str,
+) -> WorkflowError {
+    error::from_yaml(file, text, error, document)
 }
 pub use inputs::{InputProblem, InputSpec, InputType, ProblemKind};
 pub use plan::PlannedStep;
@@ -150,8 +156,8 @@ impl Workflow {
 
 /// Reads a workflow from YAML text. `source_name` names it in errors (a path, `builtin:x`).
 pub fn parse(source_name: &str, text: &str) -> Result<Workflow, WorkflowError> {
-    let raw: RawWorkflow =
-        serde_yaml::from_str(text).map_err(|e| error::from_yaml(source_name, text, &e))?;
+    let raw: RawWorkflow = serde_yaml::from_str(text)
+        .map_err(|e| error::from_yaml(source_name, text, &e, "the workflow"))?;
     Builder {
         file: source_name,
         text,
