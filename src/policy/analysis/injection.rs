@@ -2,7 +2,7 @@
 //! that carries instruction-override, role-hijack, prompt-extraction or jailbreak wording.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
@@ -419,19 +419,22 @@ const PATTERNS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The table compiled, with spaces rewritten (see `PATTERNS`). A pattern that fails to compile is
-/// a programming error; it is skipped rather than panicking, and a unit test asserts none is.
+/// One pattern compiled, with spaces rewritten (see `PATTERNS`). A pattern that fails to
+/// compile is a programming error; it is skipped rather than panicking, and a unit test asserts
+/// none is.
+fn compile(pattern: &str) -> Option<Regex> {
+    RegexBuilder::new(&spaced(pattern))
+        .case_insensitive(true)
+        .unicode(false)
+        .build()
+        .ok()
+}
+
+#[cfg(test)]
 fn patterns() -> Vec<(&'static str, Regex)> {
     PATTERNS
         .iter()
-        .filter_map(|&(kind, pattern)| {
-            RegexBuilder::new(&spaced(pattern))
-                .case_insensitive(true)
-                .unicode(false)
-                .build()
-                .ok()
-                .map(|re| (kind, re))
-        })
+        .filter_map(|&(kind, pattern)| compile(pattern).map(|re| (kind, re)))
         .collect()
 }
 
@@ -439,12 +442,24 @@ fn spaced(pattern: &str) -> String {
     pattern.replace(" ?", r"\s*").replace(' ', r"\s+")
 }
 
-static COMPILED: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(patterns);
+/// Each pattern compiled on first need only: building all of them costs tens of milliseconds,
+/// which a process that judges one clean text (an agent hook) should not pay.
+static COMPILED: LazyLock<Vec<OnceLock<Option<Regex>>>> =
+    LazyLock::new(|| PATTERNS.iter().map(|_| OnceLock::new()).collect());
 
-/// All compiled patterns as one automaton, so clean text costs a single pass. Indices match
-/// `COMPILED`; `None` only if the set exceeds regex size limits (then every pattern runs).
+fn pattern(index: usize) -> Option<(&'static str, &'static Regex)> {
+    let (kind, text) = PATTERNS.get(index)?;
+    let regex = COMPILED
+        .get(index)?
+        .get_or_init(|| compile(text))
+        .as_ref()?;
+    Some((kind, regex))
+}
+
+/// All patterns as one automaton, so clean text costs a single pass. Indices match
+/// `PATTERNS`; `None` only if the set exceeds regex size limits (then every pattern runs).
 static SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
-    RegexSetBuilder::new(COMPILED.iter().map(|(_, re)| re.as_str()))
+    RegexSetBuilder::new(PATTERNS.iter().map(|(_, p)| spaced(p)))
         .case_insensitive(true)
         .unicode(false)
         .build()
@@ -457,17 +472,16 @@ static SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
 #[must_use]
 pub fn find(text: &str) -> Vec<InjectionMatch> {
     let norm = normalize(text);
-    let compiled = &*COMPILED;
     // `is_match` first: it is the cheapest full pass and settles the common clean case;
     // `matches` (which patterns hit) is only worth its extra cost once something did.
     let candidates: Vec<usize> = match &*SET {
         Some(set) if !set.is_match(&norm) => return Vec::new(),
         Some(set) => set.matches(&norm).into_iter().collect(),
-        None => (0..compiled.len()).collect(),
+        None => (0..PATTERNS.len()).collect(),
     };
     let mut hits: Vec<(usize, usize, &'static str)> = Vec::new();
-    for (kind, re) in candidates.iter().filter_map(|&i| compiled.get(i)) {
-        hits.extend(re.find_iter(&norm).map(|m| (m.start(), m.end(), *kind)));
+    for (kind, re) in candidates.iter().filter_map(|&i| pattern(i)) {
+        hits.extend(re.find_iter(&norm).map(|m| (m.start(), m.end(), kind)));
     }
     hits.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     // Hits are in start order, so one overlaps an earlier hit of its kind exactly when it starts
@@ -494,7 +508,7 @@ pub fn contains(text: &str) -> bool {
     let norm = normalize(text);
     match &*SET {
         Some(set) => set.is_match(&norm),
-        None => COMPILED.iter().any(|(_, re)| re.is_match(&norm)),
+        None => (0..PATTERNS.len()).any(|i| pattern(i).is_some_and(|(_, re)| re.is_match(&norm))),
     }
 }
 
