@@ -772,3 +772,43 @@ fn check_verifies_workflows_against_the_configured_systems() {
         bad.stderr
     );
 }
+
+#[test]
+fn history_policies_count_earlier_receipts_in_the_store() {
+    let p = project();
+    p.write(
+        "workflows/send_note.yaml",
+        r#"
+name: send_note
+description: Write a note addressed to someone, once a day per address.
+inputs:
+  to: { type: string, required: true }
+policies:
+  - use: email.no_repeat_emails
+    with: { workflow: send_note, window: 24h }
+steps:
+  - id: write
+    action: files.write_file
+    with: { path: "outbox/${payload.to}.txt", content: "hello", create_dirs: true }
+"#,
+    );
+    let first = p.enact(&["run", "send_note", "--payload", r#"{"to": "a@x.io"}"#]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let other = p.enact(&["run", "send_note", "--payload", r#"{"to": "b@x.io"}"#]);
+    assert_eq!(other.code, 0, "{}{}", other.stdout, other.stderr);
+    let again = p.enact(&[
+        "run",
+        "send_note",
+        "--payload",
+        r#"{"to": "A@x.io"}"#,
+        "--json",
+    ]);
+    assert_eq!(again.code, 3, "{}{}", again.stdout, again.stderr);
+    let receipt = p.receipt(&run_id(&again));
+    let result = &receipt["policy_results"][0];
+    assert_eq!(result["policy"], "email.no_repeat_emails");
+    assert!(
+        result["reason"].as_str().unwrap().contains("already got"),
+        "{result}"
+    );
+}
