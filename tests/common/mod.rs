@@ -2,6 +2,7 @@
 //! code out.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod project;
 
 use std::path::{Path, PathBuf};
