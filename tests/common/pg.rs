@@ -176,7 +176,9 @@ impl PgServer {
             pid = std::process::id(),
             dir = self.dir.display()
         );
-        Command::new("sh")
+        // The watchdog outlives this process on purpose: it is never waited for.
+        #[allow(clippy::zombie_processes)]
+        let _watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(std::process::Stdio::null())
