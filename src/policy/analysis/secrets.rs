@@ -1,7 +1,7 @@
 //! Secret scanner: finds credentials (API keys, access tokens, private key blocks) in text so
 //! policies can block commits, file writes and payloads that would leak them.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexSet};
 
@@ -118,6 +118,7 @@ const PATTERNS: &[(&str, &str)] = &[
 
 /// The compiled table, in table order. A pattern that fails to compile is a programming error;
 /// it is skipped rather than panicking, and `tests::every_pattern_compiles` catches it.
+#[cfg(test)]
 fn patterns() -> Vec<(&'static str, Regex)> {
     PATTERNS
         .iter()
@@ -125,28 +126,38 @@ fn patterns() -> Vec<(&'static str, Regex)> {
         .collect()
 }
 
-static COMPILED: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(patterns);
+/// Each pattern compiled on first need only: a clean text pays for the combined set alone.
+static COMPILED: LazyLock<Vec<OnceLock<Option<Regex>>>> =
+    LazyLock::new(|| PATTERNS.iter().map(|_| OnceLock::new()).collect());
 
-/// All compiled patterns in one automaton, so the common "no secret" case is a single pass.
-/// Indices match `COMPILED`. `None` only if the set exceeds regex size limits, in which case
-/// `find` falls back to running every pattern.
+fn pattern(index: usize) -> Option<(&'static str, &'static Regex)> {
+    let (kind, text) = PATTERNS.get(index)?;
+    let regex = COMPILED
+        .get(index)?
+        .get_or_init(|| Regex::new(text).ok())
+        .as_ref()?;
+    Some((kind, regex))
+}
+
+/// All patterns in one automaton, so the common "no secret" case is a single pass. Indices
+/// match `PATTERNS`. `None` only if the set exceeds regex size limits, in which case `find`
+/// falls back to running every pattern.
 static SET: LazyLock<Option<RegexSet>> =
-    LazyLock::new(|| RegexSet::new(COMPILED.iter().map(|(_, re)| re.as_str())).ok());
+    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(_, p)| *p)).ok());
 
 /// Every secret in `text`, ordered by position. Where two detectors report overlapping spans
 /// only the first-starting (then longest) one is kept.
 #[must_use]
 pub fn find(text: &str) -> Vec<SecretMatch> {
-    let compiled = &*COMPILED;
     // `is_match` first: it is the cheapest full pass and settles the common clean case;
     // `matches` (which patterns hit) is only worth its extra cost once something did.
     let candidates: Vec<usize> = match &*SET {
         Some(set) if !set.is_match(text) => return Vec::new(),
         Some(set) => set.matches(text).into_iter().collect(),
-        None => (0..compiled.len()).collect(),
+        None => (0..PATTERNS.len()).collect(),
     };
     let mut found = Vec::new();
-    for (kind, re) in candidates.iter().filter_map(|&i| compiled.get(i)) {
+    for (kind, re) in candidates.iter().filter_map(|&i| pattern(i)) {
         let mut pos = 0;
         while pos <= text.len() {
             let Some(caps) = re.captures_at(text, pos) else {
@@ -155,7 +166,7 @@ pub fn find(text: &str) -> Vec<SecretMatch> {
             let Some(key) = caps.name("key").or_else(|| caps.get(0)) else {
                 break;
             };
-            let end = if *kind == PRIVATE_KEY {
+            let end = if kind == PRIVATE_KEY {
                 pem_end(text, key.end())
             } else {
                 key.end()
