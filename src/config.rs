@@ -57,6 +57,7 @@ const CONNECTOR_KEYS: &[(&str, &[&str], &[&str])] = &[
     // (kind, required keys, optional keys)
     ("filesystem", &["base_dir"], &[]),
     ("sqlite", &["path"], &[]),
+    ("postgres", &["dsn_env"], &[]),
 ];
 
 impl SystemConfig {
@@ -306,6 +307,21 @@ fn validate_system(name: &str, system: &SystemConfig) -> Result<(), String> {
             system.connector
         ));
     };
+    for (key, variable) in [
+        ("dsn_env", &system.dsn_env),
+        ("token_env", &system.token_env),
+    ] {
+        if let Some(variable) = variable
+            && !is_env_name(variable)
+        {
+            // Not echoed: people put the connection string itself here.
+            return Err(format!(
+                "system `{name}`: `{key}` must name an environment variable (like \
+                 DATABASE_URL) that holds the credential, and what it holds is not a variable \
+                 name (not shown, in case it is the credential itself)"
+            ));
+        }
+    }
     let set = system.keys_set();
     for key in *required {
         if !set.contains(key) {

@@ -87,7 +87,7 @@ fn cannot_undo(result: Result<UndoOutcome, ConnectorError>) -> String {
 
 #[test]
 fn kinds_and_action_tables_are_known_without_opening_anything() {
-    assert_eq!(connector_kinds(), &["filesystem", "sqlite"]);
+    assert_eq!(connector_kinds(), &["filesystem", "sqlite", "postgres"]);
     let fs_actions: Vec<&str> = actions_of("filesystem")
         .unwrap()
         .iter()
@@ -118,6 +118,12 @@ fn kinds_and_action_tables_are_known_without_opening_anything() {
             "reinsert_deleted_rows"
         ]
     );
+    let postgres: Vec<&str> = actions_of("postgres")
+        .unwrap()
+        .iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(postgres, names, "one table serves both SQL connectors");
     assert!(actions_of("github").is_none());
 }
 

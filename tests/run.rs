@@ -812,3 +812,46 @@ steps:
         "{result}"
     );
 }
+
+#[test]
+fn db_safe_insert_on_sqlite_inserts_once_and_skips_the_duplicate_on_a_retry() {
+    let p = project();
+    let payload = serde_json::json!({
+        "table": "customers",
+        "key": {"name": "Edsger"},
+        "values": {"id": 6, "name": "Edsger", "plan": "pro"},
+    })
+    .to_string();
+    let first = p.enact(&["run", "db_safe_insert", "--payload", &payload, "--json"]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let document: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(document["run"]["outputs"]["inserted"], true);
+    assert_eq!(
+        document["run"]["outputs"]["key"],
+        serde_json::json!({"name": "Edsger"})
+    );
+    assert_eq!(document["run"]["outputs"]["row"]["id"], 6);
+
+    let retry = p.enact(&["run", "db_safe_insert", "--payload", &payload, "--json"]);
+    assert_eq!(retry.code, 0, "{}{}", retry.stdout, retry.stderr);
+    let document: serde_json::Value = serde_json::from_str(&retry.stdout).unwrap();
+    assert_eq!(document["run"]["outputs"]["inserted"], false);
+    assert_eq!(document["run"]["outputs"]["row"]["plan"], "pro");
+    let steps: Vec<&str> = document["run"]["actions_taken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["check"], "the insert is skipped on a retry");
+    let edsgers = p
+        .rows("customers")
+        .iter()
+        .filter(|row| row.contains("Edsger"))
+        .count();
+    assert_eq!(edsgers, 1, "no duplicate row");
+
+    let rollback = p.enact(&["rollback", &run_id(&first)]);
+    assert_eq!(rollback.code, 0, "{}{}", rollback.stdout, rollback.stderr);
+    assert_eq!(p.rows("customers").len(), 5);
+}

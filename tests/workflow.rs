@@ -840,8 +840,10 @@ fn template_values_know_their_templates() {
 // ---------------------------------------------------------------------------------------------
 // Built-in workflows
 
-/// The parameters of the embedded connectors' actions (SPEC §6): (action, required, optional).
-const ACTIONS: [(&str, &str, &[&str], &[&str]); 8] = [
+/// The parameters of the embedded connectors' actions (SPEC §6), by the system the built-ins
+/// call them on (`db` is the user's sqlite or postgres system): (system, action, required,
+/// optional).
+const ACTIONS: [(&str, &str, &[&str], &[&str]); 10] = [
     (
         "filesystem",
         "write_file",
@@ -860,6 +862,13 @@ const ACTIONS: [(&str, &str, &[&str], &[&str]); 8] = [
         &["table"],
         &["where", "columns", "order_by", "limit"],
     ),
+    ("db", "insert_row", &["table", "values"], &[]),
+    (
+        "db",
+        "select_rows",
+        &["table"],
+        &["where", "columns", "order_by", "limit"],
+    ),
 ];
 
 #[test]
@@ -872,7 +881,8 @@ fn every_builtin_loads_and_uses_real_policies_and_actions() {
             "delete_file",
             "insert_row",
             "update_rows",
-            "delete_rows"
+            "delete_rows",
+            "db_safe_insert"
         ]
     );
     for name in names {

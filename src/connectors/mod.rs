@@ -6,15 +6,17 @@ use serde_json::Value as Json;
 
 mod base64;
 pub mod filesystem;
+pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
 pub use filesystem::FilesystemConnector;
+pub use postgres::PostgresConnector;
 pub use sqlite::SqliteConnector;
 
 /// The connector kinds this build knows, as named in `enact.yaml` (`connector: sqlite`).
 pub fn connector_kinds() -> &'static [&'static str] {
-    &[filesystem::KIND, sqlite::KIND]
+    &[filesystem::KIND, sqlite::KIND, postgres::KIND]
 }
 
 /// A kind's action table, without opening anything: `enact check` and `--dry-run` describe
@@ -22,7 +24,7 @@ pub fn connector_kinds() -> &'static [&'static str] {
 pub fn actions_of(kind: &str) -> Option<&'static [ActionSpec]> {
     match kind {
         filesystem::KIND => Some(filesystem::ACTIONS),
-        sqlite::KIND => Some(sql::ACTIONS),
+        sqlite::KIND | postgres::KIND => Some(sql::ACTIONS),
         _ => None,
     }
 }

@@ -161,6 +161,10 @@ pub struct Column {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInfo {
     pub name: String,
+    /// The schema the backend found the table in, named in every statement so that nothing on
+    /// a search path can stand in for it; `None` when the database has only one namespace that
+    /// matters (SQLite's `main`).
+    pub schema: Option<String>,
     /// In declaration order; every statement lists them in this order.
     pub columns: Vec<Column>,
     /// The primary key's columns, in key order; empty when the table declares none.
@@ -168,6 +172,14 @@ pub struct TableInfo {
 }
 
 impl TableInfo {
+    /// The table as statements name it: quoted, and qualified by its schema when it has one.
+    pub fn sql_name(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&self.name)),
+            None => quote_ident(&self.name),
+        }
+    }
+
     fn position(&self, column: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == column)
     }
@@ -222,6 +234,11 @@ pub struct Dialect {
     /// empty for SQLite (`BEGIN IMMEDIATE` already holds the write lock), ` FOR UPDATE` for
     /// PostgreSQL.
     pub lock_rows: &'static str,
+    /// Written between the column list and `VALUES` when rollback re-inserts captured rows,
+    /// so that identity columns take their captured values: empty for SQLite,
+    /// ` OVERRIDING SYSTEM VALUE` for PostgreSQL (whose `GENERATED ALWAYS` identity columns
+    /// refuse given values otherwise).
+    pub restore_insert: &'static str,
 }
 
 /// A database behind the SQL connectors. It runs what `sql.rs` builds and reports its schema;
@@ -253,6 +270,13 @@ pub trait SqlBackend {
 
     /// Rolls back the open transaction; no error when none is open.
     fn rollback(&self) -> Result<(), ConnectorError>;
+
+    /// The expression a column is compared through when Enact checks whether a row already
+    /// holds a value (`IS DISTINCT FROM` and its kin): the quoted column, unless its type has
+    /// no equality of its own (PostgreSQL's `json`, compared as its text).
+    fn comparable(&self, column: &Column) -> String {
+        quote_ident(&column.name)
+    }
 }
 
 /// Runs a row action: the body of `Connector::execute` for every SQL connector.
@@ -537,7 +561,7 @@ fn fetch_by_key<B: SqlBackend + ?Sized>(
         &format!(
             "SELECT {} FROM {} WHERE ",
             columns_list(table),
-            quote_ident(&table.name)
+            table.sql_name()
         ),
     );
     stmt.push_key(table, key);

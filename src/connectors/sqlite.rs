@@ -116,6 +116,7 @@ impl SqlBackend for SqliteBackend {
             null_safe_eq: "IS",
             null_safe_ne: "IS NOT",
             lock_rows: "",
+            restore_insert: "",
         }
     }
 
@@ -174,6 +175,7 @@ impl SqlBackend for SqliteBackend {
         key.sort();
         Ok(Some(TableInfo {
             name: table.to_string(),
+            schema: None,
             columns,
             key_columns: key.into_iter().map(|(_, name)| name).collect(),
         }))

@@ -111,6 +111,9 @@ pub fn run(project: &Project, cwd: &Path, options: &RunOptions) -> Result<RunOut
         &workflow_base,
     )?;
     check_steps(&workflow, &project.config)?;
+    if !options.dry_run {
+        super::systems::check_credentials(&workflow, &project.config)?;
+    }
     check_overrides(&options.overrides, &setup)?;
     Runner::new(project, &workflow, &setup, options).run()
 }

@@ -6,12 +6,15 @@ use std::rc::Rc;
 
 use serde_json::Value as Json;
 
+use super::EngineError;
 use crate::config::{Config, SystemConfig};
 use crate::connectors::filesystem::FilesystemConnector;
+use crate::connectors::postgres::PostgresConnector;
 use crate::connectors::sqlite::SqliteConnector;
 use crate::connectors::{Connector, ConnectorError};
 use crate::policy::eval::Lookups;
 use crate::policy::value::Value;
+use crate::workflow::Workflow;
 
 pub struct Systems<'c> {
     config: &'c Config,
@@ -62,9 +65,76 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
             let path = system.path.clone().ok_or_else(|| missing("path"))?;
             Ok(Rc::new(SqliteConnector::open(path)?))
         }
+        "postgres" => {
+            let variable = system
+                .dsn_env
+                .as_deref()
+                .ok_or_else(|| missing("dsn_env"))?;
+            let dsn = credential(name, system, variable)?;
+            let connector = PostgresConnector::connect(&dsn).map_err(|e| {
+                let context =
+                    format!("system `{name}` (postgres, connection string from `{variable}`)");
+                match e {
+                    ConnectorError::Refused(m) => {
+                        ConnectorError::Refused(format!("{context}: {m}"))
+                    }
+                    other => ConnectorError::Failed(format!("{context}: {other}")),
+                }
+            })?;
+            Ok(Rc::new(connector))
+        }
         other => Err(ConnectorError::Refused(format!(
             "system `{name}`: connector `{other}` is not available in this build"
         ))),
+    }
+}
+
+/// The value of the environment variable holding a system's credential; unset or empty is a
+/// refusal naming the variable (never its value).
+fn credential(name: &str, system: &SystemConfig, variable: &str) -> Result<String, ConnectorError> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        Ok(_) => Err(ConnectorError::Refused(format!(
+            "system `{name}` ({}) reads its connection string from `{variable}`, which is empty; \
+             set it to the connection string (like postgres://user:password@host/db)",
+            system.connector
+        ))),
+        Err(std::env::VarError::NotPresent) => Err(ConnectorError::Refused(format!(
+            "system `{name}` ({}) reads its connection string from `{variable}`, which is not \
+             set; set it to the connection string (like postgres://user:password@host/db)",
+            system.connector
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConnectorError::Refused(format!(
+            "system `{name}` ({}): `{variable}` is not valid UTF-8",
+            system.connector
+        ))),
+    }
+}
+
+/// Refuses, before anything runs, a workflow whose steps use a system with its credential
+/// variable unset or empty, naming the variable: a missing DSN is a usage error (exit 2), not a
+/// step failing halfway through a run. Values are only checked for presence, never shown.
+pub fn check_credentials(workflow: &Workflow, config: &Config) -> Result<(), EngineError> {
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for step in &workflow.steps {
+        if seen.contains(&step.system.as_str()) {
+            continue;
+        }
+        seen.push(step.system.as_str());
+        let Some(system) = config.systems.get(&step.system) else {
+            continue;
+        };
+        if let ("postgres", Some(variable)) = (system.connector.as_str(), system.dsn_env.as_deref())
+            && let Err(error) = credential(&step.system, system, variable)
+        {
+            problems.push(error.to_string());
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Usage(problems.join("; ")))
     }
 }
 

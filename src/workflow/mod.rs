@@ -40,7 +40,7 @@ use template::Reference;
 use crate::policy::diagnostic::did_you_mean;
 
 /// The built-in workflows, compiled into the binary: (name, YAML).
-const BUILTINS: [(&str, &str); 5] = [
+const BUILTINS: [(&str, &str); 6] = [
     (
         "write_file",
         include_str!("../../workflows/write_file.yaml"),
@@ -60,6 +60,10 @@ const BUILTINS: [(&str, &str); 5] = [
     (
         "delete_rows",
         include_str!("../../workflows/delete_rows.yaml"),
+    ),
+    (
+        "db_safe_insert",
+        include_str!("../../workflows/db_safe_insert.yaml"),
     ),
 ];
 

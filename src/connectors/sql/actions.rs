@@ -107,7 +107,7 @@ pub(super) fn select_rows<B: SqlBackend + ?Sized>(
         &format!(
             "SELECT {} FROM {} WHERE ",
             list.join(", "),
-            quote_ident(&table.name)
+            table.sql_name()
         ),
     );
     push_where(&mut stmt, table, filter)?;
@@ -147,12 +147,12 @@ pub(super) fn holds_values<B: SqlBackend + ?Sized>(
     let dialect = backend.dialect();
     let mut stmt = Statement::new(
         dialect,
-        &format!("SELECT 1 FROM {} WHERE ", quote_ident(&table.name)),
+        &format!("SELECT 1 FROM {} WHERE ", table.sql_name()),
     );
     stmt.push_key(table, key);
     for (column, value) in values {
         stmt.push(" AND ")
-            .push(&quote_ident(&column.name))
+            .push(&backend.comparable(column))
             .push(&format!(" {} ", dialect.null_safe_eq))
             .bind(value.clone());
     }
@@ -226,7 +226,7 @@ pub(super) fn insert_row<B: SqlBackend + ?Sized>(
 
     let mut stmt = Statement::new(
         backend.dialect(),
-        &format!("INSERT INTO {} ", quote_ident(&table.name)),
+        &format!("INSERT INTO {} ", table.sql_name()),
     );
     if values.is_empty() {
         stmt.push("DEFAULT VALUES");
@@ -300,7 +300,7 @@ fn capture<B: SqlBackend + ?Sized>(
         &format!(
             "SELECT {} FROM {} WHERE (",
             columns_list(table),
-            quote_ident(&table.name)
+            table.sql_name()
         ),
     );
     push_where(&mut stmt, table, filter)?;
@@ -312,7 +312,7 @@ fn capture<B: SqlBackend + ?Sized>(
             if index > 0 {
                 stmt.push(" OR ");
             }
-            stmt.push(&quote_ident(&column.name))
+            stmt.push(&backend.comparable(column))
                 .push(&format!(" {} ", dialect.null_safe_ne))
                 .bind(value.clone());
         }
@@ -371,7 +371,7 @@ pub(super) fn update_row<B: SqlBackend + ?Sized>(
     for key in &keys {
         let mut stmt = Statement::new(
             backend.dialect(),
-            &format!("UPDATE {} SET ", quote_ident(&table.name)),
+            &format!("UPDATE {} SET ", table.sql_name()),
         );
         for (index, (column, value)) in set.iter().enumerate() {
             if index > 0 {
@@ -424,7 +424,7 @@ pub(super) fn delete_row<B: SqlBackend + ?Sized>(
     for key in &keys {
         let mut stmt = Statement::new(
             backend.dialect(),
-            &format!("DELETE FROM {} WHERE ", quote_ident(&table.name)),
+            &format!("DELETE FROM {} WHERE ", table.sql_name()),
         );
         stmt.push_key(table, key);
         expect_one(stmt.execute(backend)?, table, key, "delete")?;

@@ -71,7 +71,7 @@ pub(super) fn delete_inserted_row<B: SqlBackend + ?Sized>(
     }
     let mut stmt = Statement::new(
         backend.dialect(),
-        &format!("DELETE FROM {} WHERE ", quote_ident(&table.name)),
+        &format!("DELETE FROM {} WHERE ", table.sql_name()),
     );
     stmt.push_key(table, &key);
     let deleted = stmt.execute(backend)?;
@@ -234,7 +234,7 @@ pub(super) fn restore_updated_rows<B: SqlBackend + ?Sized>(
             Some(_) => {
                 let mut stmt = Statement::new(
                     backend.dialect(),
-                    &format!("UPDATE {} SET ", quote_ident(&table.name)),
+                    &format!("UPDATE {} SET ", table.sql_name()),
                 );
                 let mut first = true;
                 for (index, column) in table.stored() {
@@ -293,9 +293,10 @@ pub(super) fn reinsert_deleted_rows<B: SqlBackend + ?Sized>(
                 let mut stmt = Statement::new(
                     backend.dialect(),
                     &format!(
-                        "INSERT INTO {} ({}) VALUES (",
-                        quote_ident(&table.name),
-                        names.join(", ")
+                        "INSERT INTO {} ({}){} VALUES (",
+                        table.sql_name(),
+                        names.join(", "),
+                        backend.dialect().restore_insert
                     ),
                 );
                 for (index, (_, value)) in stored.iter().enumerate() {

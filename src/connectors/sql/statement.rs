@@ -257,6 +257,7 @@ mod tests {
         };
         TableInfo {
             name: "t".to_string(),
+            schema: None,
             columns: vec![column("a"), column("b\"q"), column("c")],
             key_columns: vec!["a".to_string()],
         }
@@ -268,6 +269,7 @@ mod tests {
             null_safe_eq: "IS NOT DISTINCT FROM",
             null_safe_ne: "IS DISTINCT FROM",
             lock_rows: " FOR UPDATE",
+            restore_insert: " OVERRIDING SYSTEM VALUE",
         }
     }
 
