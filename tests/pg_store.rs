@@ -167,9 +167,23 @@ fn run_ls_show_verify_and_rollback_work_against_postgres() {
     assert_eq!(journals, 0, "finished runs leave no journal");
 }
 
+/// A PASS without policies: the cheapest run that still journals its step, so that the
+/// concurrency test spends its time in the store.
+const TICK: &str = r#"
+name: tick
+description: Write a small file.
+inputs:
+  name: { type: string, required: true }
+steps:
+  - id: write
+    action: files.write_file
+    with: { path: "${payload.name}.txt", content: "tick" }
+"#;
+
 #[test]
 fn eight_processes_append_two_thousand_receipts_into_one_chain() {
     let (p, url) = pg_project();
+    p.write("workflows/tick.yaml", TICK);
     let (processes, runs) = (8, 250);
     let root = p.root().to_path_buf();
     let workers: Vec<std::thread::JoinHandle<()>> = (0..processes)
@@ -178,7 +192,7 @@ fn eight_processes_append_two_thousand_receipts_into_one_chain() {
             std::thread::spawn(move || {
                 for i in 0..runs {
                     let output = std::process::Command::new(env!("CARGO_BIN_EXE_enact"))
-                        .args(["run", "note", "--payload"])
+                        .args(["run", "tick", "--payload"])
                         .arg(json!({ "name": format!("w{w}-{i}") }).to_string())
                         .current_dir(&root)
                         .env("ENACT_SECRET", SECRET)
