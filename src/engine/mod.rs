@@ -20,7 +20,9 @@ pub use systems::Systems;
 
 use crate::config::{Config, ConfigError, ReceiptsLocation};
 use crate::policy::diagnostic::Diagnostic;
-use crate::receipt::{DirectoryStore, ReceiptError, ReceiptStore, Secret, SecretError, Signer};
+use crate::receipt::{
+    DirectoryStore, PostgresStore, ReceiptError, ReceiptStore, Secret, SecretError, Signer,
+};
 use crate::workflow::{Workflow, WorkflowError};
 
 /// Why the engine could not start or finish something. Everything but `Store` and `Internal`
@@ -108,11 +110,7 @@ impl Project {
     pub fn with_secret(config: Config, secret: Secret) -> Result<Project, EngineError> {
         let store: Box<dyn ReceiptStore> = match &config.receipts {
             ReceiptsLocation::Directory(dir) => Box::new(DirectoryStore::open(dir)?),
-            ReceiptsLocation::Postgres(_) => {
-                return Err(EngineError::Usage(
-                    "a PostgreSQL receipt store is not supported by this build yet; use a directory (`receipts: ./receipts`)".into(),
-                ));
-            }
+            ReceiptsLocation::Postgres(url) => Box::new(PostgresStore::open(url)?),
         };
         let insecure_secret = secret.is_insecure();
         Ok(Project {

@@ -52,28 +52,44 @@ pub enum ReceiptError {
     },
     #[error("cannot canonicalise {what} as RFC 8785 JSON: {message}")]
     Canonical { what: String, message: String },
-    #[error("a receipt for run {run_id} already exists in `{}`; every run has its own id", path.display())]
-    DuplicateRun { run_id: String, path: PathBuf },
+    #[error("a receipt for run {run_id} already exists at `{location}`; every run has its own id")]
+    DuplicateRun { run_id: String, location: String },
     #[error(
-        "the receipt store `{}` is damaged or was tampered with: {message}; \
-         run `enact verify` to see every problem",
-        root.display()
+        "the receipt store `{store}` is damaged or was tampered with: {message}; \
+         run `enact verify` to see every problem"
     )]
-    Damaged { root: PathBuf, message: String },
+    Damaged { store: String, message: String },
     #[error("the index of `{}` lists run {run_id}, but its receipt `{}` is gone; run `enact verify`", root.display(), path.display())]
     MissingReceipt {
         root: PathBuf,
         run_id: String,
         path: PathBuf,
     },
-    #[error("journal `{}`, line {line}: {message}", path.display())]
+    #[error("journal `{journal}`, line {line}: {message}")]
     Journal {
-        path: PathBuf,
+        journal: String,
         line: usize,
         message: String,
     },
     #[error("a journal entry must be a JSON object without a `mac` field, got {got}")]
     BadJournalEntry { got: String },
+    /// The URL is shown with any password masked; the password itself never is.
+    #[error(
+        "the receipt store URL `{url}` cannot be used: {message}; \
+         write it as `postgres://user@host:port/database`"
+    )]
+    BadStoreUrl { url: String, message: String },
+    #[error(
+        "the receipt store URL `{url}` contains a password; remove it from enact.yaml \
+         (`postgres://user@host:port/database`) and set the PGPASSWORD environment variable instead"
+    )]
+    PasswordInUrl { url: String },
+    #[error("the PostgreSQL receipt store `{store}`: cannot {action}: {message}")]
+    Postgres {
+        store: String,
+        action: &'static str,
+        message: String,
+    },
 }
 
 impl ReceiptError {

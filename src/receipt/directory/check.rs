@@ -4,9 +4,10 @@
 use std::fs;
 
 use super::DirectoryStore;
-use super::files::{parallel_map, read_into};
-use super::head::HeadFile;
+use super::files::read_into;
 use crate::receipt::error::ReceiptError;
+use crate::receipt::head::SignedHead;
+use crate::receipt::parallel::parallel_map;
 use crate::receipt::signing::Signer;
 use crate::receipt::verify::{
     Problem, VerifyReport, check_bytes, check_file_name, claimed_link, only_signature_differs,
@@ -100,7 +101,7 @@ impl DirectoryStore {
             links.extend(link);
             problems.extend(found);
         }
-        let chain_head = head.as_ref().map(HeadFile::chain);
+        let chain_head = head.as_ref().map(SignedHead::chain);
         problems.extend(verify_chain(&links, chain_head.as_ref()));
         Ok(VerifyReport {
             checked: files.len(),

@@ -1,10 +1,9 @@
 //! File-system helpers of the directory store: durable writes, directory fsyncs, and reading
-//! many files on every core.
+//! files into a reused buffer.
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
-use std::thread;
 
 use serde::Serialize;
 
@@ -73,36 +72,4 @@ pub(super) fn read_into<'b>(path: &Path, scratch: &'b mut Vec<u8>) -> std::io::R
         }
     }
     Ok(scratch.get(..filled).unwrap_or_default())
-}
-
-/// `work` over `items` on every available core, results in input order. Each worker keeps
-/// one read buffer for all its files. `None` if a worker died: callers fail closed.
-pub(super) fn parallel_map<I: Sync, T: Send>(
-    items: &[I],
-    work: impl Fn(&I, &mut Vec<u8>) -> T + Sync,
-) -> Option<Vec<T>> {
-    let workers = thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len().div_ceil(64))
-        .max(1);
-    let chunk = items.len().div_ceil(workers).max(1);
-    let work = &work;
-    thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut buffer = Vec::new();
-                    part.iter()
-                        .map(|item| work(item, &mut buffer))
-                        .collect::<Vec<T>>()
-                })
-            })
-            .collect();
-        let mut results = Vec::with_capacity(items.len());
-        for handle in handles {
-            results.extend(handle.join().ok()?);
-        }
-        Some(results)
-    })
 }

@@ -3,52 +3,20 @@
 //! torn or short index is repaired from the receipts, and on a read-only copy summaries are
 //! read from the receipts in memory instead.
 
-use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use super::DirectoryStore;
-use super::files::{parallel_map, read_into, to_json, write_synced};
-use super::head::HeadFile;
+use super::files::{read_into, to_json, write_synced};
 use crate::receipt::error::ReceiptError;
-use crate::receipt::model::{Decision, Kind, Receipt, RunStatus};
+use crate::receipt::head::SignedHead;
+use crate::receipt::model::Receipt;
+use crate::receipt::outline::Outline;
+use crate::receipt::parallel::parallel_map;
 use crate::receipt::store::Summary;
 use crate::receipt::verify::unverified_chain_hash;
-
-/// The top-level fields of a receipt the index needs, read without building the payload and
-/// the other large values.
-#[derive(Debug, Deserialize)]
-pub(super) struct Outline<'a> {
-    #[serde(borrow)]
-    pub run_id: Cow<'a, str>,
-    kind: Kind,
-    #[serde(borrow)]
-    original_run_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    workflow: Cow<'a, str>,
-    #[serde(borrow)]
-    actor: ActorOutline<'a>,
-    decision: Decision,
-    status: RunStatus,
-    #[serde(borrow)]
-    started_at: Cow<'a, str>,
-    #[serde(borrow)]
-    finished_at: Cow<'a, str>,
-    pub sequence: u64,
-    actions_taken: Vec<IgnoredAny>,
-    #[serde(borrow)]
-    signature: Cow<'a, str>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ActorOutline<'a> {
-    #[serde(borrow, default)]
-    email: Option<Cow<'a, str>>,
-}
 
 impl DirectoryStore {
     /// Brings the index up to `head` (exclusive lock held): cuts a torn last line, appends the
@@ -56,7 +24,7 @@ impl DirectoryStore {
     /// missing or further behind. Returns the newest summary.
     pub(super) fn repair_index(
         &self,
-        head: Option<&HeadFile>,
+        head: Option<&SignedHead>,
     ) -> Result<Option<Summary>, ReceiptError> {
         let last = self.index_tail()?;
         let last_sequence = last.as_ref().map_or(0, |summary| summary.sequence);
@@ -173,7 +141,7 @@ impl DirectoryStore {
     /// The summary of the head's receipt, read from its file (`None` when it is gone).
     fn summary_from_file(
         &self,
-        head: &HeadFile,
+        head: &SignedHead,
         previous: Option<&Summary>,
     ) -> Result<Option<Summary>, ReceiptError> {
         let path = self.root().join(format!("{}.json", head.run_id));
@@ -203,10 +171,7 @@ impl DirectoryStore {
             let bytes = read_into(&self.root().join(name), buffer).ok()?;
             let outline: Outline<'_> = serde_json::from_slice(bytes).ok()?;
             let sha256 = unverified_chain_hash(bytes, &outline.signature)?;
-            Some((
-                summary_of_outline(&outline, sha256),
-                outline.finished_at.to_string(),
-            ))
+            Some((outline.summary(sha256), outline.finished_at.to_string()))
         })
         .ok_or_else(|| self.damaged("a worker reading the receipts stopped unexpectedly"))?
         .into_iter()
@@ -342,28 +307,6 @@ fn is_recent(summary: &Summary, since: DateTime<Utc>, workflow: Option<&str>) ->
     // A start time that does not parse counts as recent: counting too many fails closed.
     parse_time(&summary.started_at).is_none_or(|started| started >= since)
         && workflow.is_none_or(|workflow| workflow == summary.workflow)
-}
-
-fn summary_of_outline(outline: &Outline<'_>, sha256: String) -> Summary {
-    Summary {
-        run_id: outline.run_id.to_string(),
-        kind: outline.kind,
-        original_run_id: outline.original_run_id.as_ref().map(ToString::to_string),
-        workflow: outline.workflow.to_string(),
-        actor: outline
-            .actor
-            .email
-            .as_deref()
-            .unwrap_or_default()
-            .to_string(),
-        decision: outline.decision,
-        status: outline.status,
-        started_at: outline.started_at.to_string(),
-        sequence: outline.sequence,
-        actions: outline.actions_taken.len(),
-        sha256,
-        recorded_at: String::new(),
-    }
 }
 
 /// The append time to record: now, but never before the run's own times or the previous

@@ -34,11 +34,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
 use self::files::{ensure_dir, is_receipt_name, sync_dir, write_synced};
-use self::head::HeadFile;
-use self::index::{Outline, recorded_at};
+use self::index::recorded_at;
 use super::error::ReceiptError;
+use super::head::SignedHead;
 use super::journal;
 use super::model::Receipt;
+use super::outline::Outline;
 use super::run_id::RunId;
 use super::signing::Signer;
 use super::store::{Journal, ReceiptStore, Summary};
@@ -105,7 +106,7 @@ impl DirectoryStore {
 
     fn damaged(&self, message: impl Into<String>) -> ReceiptError {
         ReceiptError::Damaged {
-            root: self.root.clone(),
+            store: self.root.display().to_string(),
             message: message.into(),
         }
     }
@@ -168,7 +169,7 @@ impl DirectoryStore {
     /// Under the exclusive lock: finishes an append a crash interrupted, clears staged files
     /// that never committed and brings the index up to the head. Returns the head and the
     /// newest summary.
-    fn recover(&self) -> Result<(Option<HeadFile>, Option<Summary>), ReceiptError> {
+    fn recover(&self) -> Result<(Option<SignedHead>, Option<Summary>), ReceiptError> {
         let head = self.read_head()?;
         self.finish_staged(head.as_ref())?;
         let newest = self.repair_index(head.as_ref())?;
@@ -179,7 +180,7 @@ impl DirectoryStore {
     /// missing into place, and removes the rest: receipts of appends that never committed.
     /// The rename into the root is not fsynced by `append`, so after a crash an older
     /// committed receipt may be back in staging too, not only the head's.
-    fn finish_staged(&self, head: Option<&HeadFile>) -> Result<(), ReceiptError> {
+    fn finish_staged(&self, head: Option<&SignedHead>) -> Result<(), ReceiptError> {
         let dir = self.staging_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -249,7 +250,7 @@ impl ReceiptStore for DirectoryStore {
         if final_path.exists() {
             return Err(ReceiptError::DuplicateRun {
                 run_id: receipt.run_id,
-                path: final_path,
+                location: final_path.display().to_string(),
             });
         }
         receipt.sequence = match &head {
@@ -284,7 +285,7 @@ impl ReceiptStore for DirectoryStore {
             run_id: stored.run_id.clone(),
             sha256: sealed.chain_sha256.clone(),
         };
-        self.write_head(&HeadFile::signed(chain, signer)?)?;
+        self.write_head(&SignedHead::signed(chain, signer)?)?;
         fs::rename(&staged, &final_path)
             .map_err(|error| ReceiptError::io("move into place", &staged, error))?;
 
