@@ -18,10 +18,9 @@ use postgres::config::Host;
 use postgres::types::private::BytesMut;
 use postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, Config, NoTls};
-use serde_json::Value as Json;
 
+use super::ConnectorError;
 use super::sql::{self, Column, Dialect, Placeholders, SqlBackend, SqlValue, TableInfo};
-use super::{ActionOutcome, ActionSpec, Connector, ConnectorError, UndoOutcome};
 
 pub const KIND: &str = "postgres";
 
@@ -118,34 +117,7 @@ impl std::fmt::Debug for PostgresConnector {
     }
 }
 
-impl Connector for PostgresConnector {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn actions(&self) -> &'static [ActionSpec] {
-        sql::ACTIONS
-    }
-
-    fn execute(
-        &self,
-        action: &str,
-        args: &Json,
-        prepared: &mut dyn FnMut(&Json) -> Result<(), String>,
-    ) -> Result<ActionOutcome, ConnectorError> {
-        sql::execute(&self.backend, action, args, prepared)
-    }
-
-    fn undo(
-        &self,
-        action: &str,
-        args: &Json,
-        output: &Json,
-        rollback_data: &Json,
-    ) -> Result<UndoOutcome, ConnectorError> {
-        sql::undo(&self.backend, action, args, output, rollback_data)
-    }
-}
+crate::connectors::sql::sql_connector!(PostgresConnector);
 
 /// "(database `shop` on 127.0.0.1:5432 as `app`)": where a connection went, without secrets.
 fn describe_target(config: &Config) -> String {

@@ -19,6 +19,42 @@ use crate::policy::diagnostic::did_you_mean;
 use statement::Statement;
 
 /// A blob in JSON: `{"$blob_base64": "AAEC"}`, read back and accepted as a value.
+/// The `Connector` of a SQL backend (a struct with a `backend` field and a `KIND` in scope):
+/// every action and inverse is the shared SQL logic of this module.
+macro_rules! sql_connector {
+    ($connector:ty) => {
+        impl $crate::connectors::Connector for $connector {
+            fn kind(&self) -> &'static str {
+                KIND
+            }
+
+            fn actions(&self) -> &'static [$crate::connectors::ActionSpec] {
+                $crate::connectors::sql::ACTIONS
+            }
+
+            fn execute(
+                &self,
+                action: &str,
+                args: &serde_json::Value,
+                prepared: &mut dyn FnMut(&serde_json::Value) -> Result<(), String>,
+            ) -> Result<$crate::connectors::ActionOutcome, $crate::connectors::ConnectorError> {
+                $crate::connectors::sql::execute(&self.backend, action, args, prepared)
+            }
+
+            fn undo(
+                &self,
+                action: &str,
+                args: &serde_json::Value,
+                output: &serde_json::Value,
+                rollback_data: &serde_json::Value,
+            ) -> Result<$crate::connectors::UndoOutcome, $crate::connectors::ConnectorError> {
+                $crate::connectors::sql::undo(&self.backend, action, args, output, rollback_data)
+            }
+        }
+    };
+}
+pub(crate) use sql_connector;
+
 pub const BLOB_TAG: &str = "$blob_base64";
 /// A float JSON cannot write: `{"$real": "Infinity" | "-Infinity" | "NaN"}`.
 pub const REAL_TAG: &str = "$real";

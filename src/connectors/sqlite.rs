@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, params_from_iter};
-use serde_json::Value as Json;
 
-use super::sql::{self, Column, Dialect, Placeholders, SqlBackend, SqlValue, TableInfo};
-use super::{ActionOutcome, ActionSpec, Connector, ConnectorError, UndoOutcome};
+use super::ConnectorError;
+use super::sql::{Column, Dialect, Placeholders, SqlBackend, SqlValue, TableInfo};
 
 pub const KIND: &str = "sqlite";
 
@@ -56,34 +55,7 @@ impl std::fmt::Debug for SqliteConnector {
     }
 }
 
-impl Connector for SqliteConnector {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn actions(&self) -> &'static [ActionSpec] {
-        sql::ACTIONS
-    }
-
-    fn execute(
-        &self,
-        action: &str,
-        args: &Json,
-        prepared: &mut dyn FnMut(&Json) -> Result<(), String>,
-    ) -> Result<ActionOutcome, ConnectorError> {
-        sql::execute(&self.backend, action, args, prepared)
-    }
-
-    fn undo(
-        &self,
-        action: &str,
-        args: &Json,
-        output: &Json,
-        rollback_data: &Json,
-    ) -> Result<UndoOutcome, ConnectorError> {
-        sql::undo(&self.backend, action, args, output, rollback_data)
-    }
-}
+crate::connectors::sql::sql_connector!(SqliteConnector);
 
 impl SqliteBackend {
     fn failed(&self, sql: &str, e: &rusqlite::Error) -> ConnectorError {

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::canonical::canonical_bytes;
 use super::error::ReceiptError;
+use super::model::Receipt;
 use super::signing::Signer;
-use super::verify::ChainHead;
+use super::verify::{ChainHead, GENESIS_SHA256};
 
 const HEAD_CONTEXT: &[u8] = b"enact head v1\n";
 pub(crate) const HEAD_VERSION: u32 = 1;
@@ -60,7 +61,24 @@ impl SignedHead {
         canonical_bytes(&self.body(), "the store's head")
             .is_ok_and(|bytes| signer.mac_matches(HEAD_CONTEXT, &[&bytes], &self.signature))
     }
+}
 
+/// Places `receipt` right after `head` in the chain (first in the store when there is none):
+/// the next sequence, and the head's hash as `prev_sha256`.
+pub(crate) fn link_after(receipt: &mut Receipt, head: Option<&SignedHead>) -> Result<(), String> {
+    receipt.sequence = match head {
+        Some(head) => head
+            .sequence
+            .checked_add(1)
+            .ok_or_else(|| "the head's sequence cannot grow any further".to_string())?,
+        None => 1,
+    };
+    receipt.prev_sha256 =
+        head.map_or_else(|| GENESIS_SHA256.to_string(), |head| head.sha256.clone());
+    Ok(())
+}
+
+impl SignedHead {
     pub fn chain(&self) -> ChainHead {
         ChainHead {
             sequence: self.sequence,

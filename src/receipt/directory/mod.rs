@@ -43,7 +43,7 @@ use super::outline::Outline;
 use super::run_id::RunId;
 use super::signing::Signer;
 use super::store::{Journal, ReceiptStore, Summary};
-use super::verify::{ChainHead, GENESIS_SHA256, Problem, VerifyReport};
+use super::verify::{ChainHead, Problem, VerifyReport};
 
 const HOUSEKEEPING: &str = ".enact";
 
@@ -253,16 +253,8 @@ impl ReceiptStore for DirectoryStore {
                 location: final_path.display().to_string(),
             });
         }
-        receipt.sequence = match &head {
-            Some(head) => head
-                .sequence
-                .checked_add(1)
-                .ok_or_else(|| self.damaged("the head's sequence cannot grow any further"))?,
-            None => 1,
-        };
-        receipt.prev_sha256 = head
-            .as_ref()
-            .map_or_else(|| GENESIS_SHA256.to_string(), |head| head.sha256.clone());
+        crate::receipt::head::link_after(&mut receipt, head.as_ref())
+            .map_err(|message| self.damaged(message))?;
         let sealed = signer.sign(&mut receipt)?;
         // What is returned is what a reader will parse (numbers in their canonical form).
         let stored: Receipt =

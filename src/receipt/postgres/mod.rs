@@ -38,7 +38,7 @@ use super::model::Receipt;
 use super::run_id::RunId;
 use super::signing::Signer;
 use super::store::{Journal, ReceiptStore, Summary};
-use super::verify::{ChainHead, GENESIS_SHA256, Problem, VerifyReport};
+use super::verify::{ChainHead, Problem, VerifyReport};
 
 /// Receipts in a PostgreSQL database. One connection, shared by the threads of a process.
 pub struct PostgresStore {
@@ -288,16 +288,8 @@ impl ReceiptStore for PostgresStore {
         let (head, newest) = self.chain_ends(&messages)?;
         self.check_before_append(head.as_ref(), newest.as_ref(), signer)?;
 
-        receipt.sequence = match &head {
-            Some(head) => head
-                .sequence
-                .checked_add(1)
-                .ok_or_else(|| self.damaged("the head's sequence cannot grow any further"))?,
-            None => 1,
-        };
-        receipt.prev_sha256 = head
-            .as_ref()
-            .map_or_else(|| GENESIS_SHA256.to_string(), |head| head.sha256.clone());
+        crate::receipt::head::link_after(&mut receipt, head.as_ref())
+            .map_err(|message| self.damaged(message))?;
         let sealed = signer.sign(&mut receipt)?;
         let unusable = |message: String| ReceiptError::Canonical {
             what: format!("receipt {run_id}"),
