@@ -193,6 +193,44 @@ mod tests {
         (receipt, sealed.document, sealed.chain_sha256)
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any one byte changed, dropped or inserted anywhere in a signed file, and the fast
+        /// path no longer accepts it — or the edit was inside the signature's own hex digits
+        /// and changed only their case (the same MAC), which leaves the content intact.
+        #[test]
+        fn no_edit_of_the_content_is_accepted(
+            at in 0usize..4096,
+            byte in proptest::prelude::any::<u8>(),
+            kind in 0u8..3,
+            text in "[ -~]{0,40}",
+        ) {
+            let (_, original, _) = sealed(json!({"note": text, "n": 1.5}));
+            let at = at % (original.len() + 1);
+            let mut edited = original.clone();
+            match kind {
+                0 if at < edited.len() => {
+                    if let Some(b) = edited.get_mut(at) {
+                        *b = byte;
+                    }
+                }
+                1 if at < edited.len() => {
+                    edited.remove(at);
+                }
+                _ => edited.insert(at, byte),
+            }
+            if edited != original && fast_check(&edited, &signer()).is_some() {
+                let same_content = edited.len() == original.len()
+                    && edited
+                        .iter()
+                        .zip(&original)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b));
+                proptest::prop_assert!(same_content, "accepted an edited file");
+            }
+        }
+    }
+
     #[test]
     fn reads_the_chain_fields_of_a_canonical_file() {
         let (receipt, mut bytes, chain) = sealed(json!({"signature": "nested is fine"}));
