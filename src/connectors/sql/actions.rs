@@ -261,31 +261,6 @@ pub(super) fn insert_row<B: SqlBackend + ?Sized>(
     })
 }
 
-/// The captured rows of an update or delete, as rollback data, with their keys.
-struct Captured {
-    keys: Vec<Vec<SqlValue>>,
-    keys_json: Vec<Json>,
-    rollback_data: Json,
-}
-
-fn captured(table: &TableInfo, rows: &[Vec<SqlValue>]) -> Result<Captured, ConnectorError> {
-    let keys = rows
-        .iter()
-        .map(|row| key_of(table, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys_json = keys.iter().map(|k| key_json(table, k)).collect();
-    let rollback_data = json!({
-        "table": table.name,
-        "key_columns": table.key_columns,
-        "rows": rows.iter().map(|r| row_json(table, r)).collect::<Vec<_>>(),
-    });
-    Ok(Captured {
-        keys,
-        keys_json,
-        rollback_data,
-    })
-}
-
 /// Captures the rows a statement will change, all columns, ordered by key, inside the open
 /// transaction (locked where the dialect needs it).
 fn capture<B: SqlBackend + ?Sized>(
@@ -351,45 +326,7 @@ pub(super) fn update_row<B: SqlBackend + ?Sized>(
             column.name, table.name
         )));
     }
-    let tx = WriteTx::begin(backend)?;
-    let rows = capture(backend, table, filter, &set)?;
-    let Captured {
-        keys,
-        keys_json,
-        rollback_data,
-    } = captured(table, &rows)?;
-    let output = json!({"table": table.name, "updated": rows.len(), "keys": keys_json});
-    if rows.is_empty() {
-        return Ok(ActionOutcome {
-            output,
-            already_done: Some("unchanged"),
-            rollback_data,
-        });
-    }
-    prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
-
-    for key in &keys {
-        let mut stmt = Statement::new(
-            backend.dialect(),
-            &format!("UPDATE {} SET ", table.sql_name()),
-        );
-        for (index, (column, value)) in set.iter().enumerate() {
-            if index > 0 {
-                stmt.push(", ");
-            }
-            stmt.push(&quote_ident(&column.name))
-                .push(" = ")
-                .bind(value.clone());
-        }
-        stmt.push(" WHERE ").push_key(table, key);
-        expect_one(stmt.execute(backend)?, table, key, "update")?;
-    }
-    tx.commit()?;
-    Ok(ActionOutcome {
-        output,
-        already_done: None,
-        rollback_data,
-    })
+    change_rows(backend, table, filter, RowChange::Update(&set), prepared)
 }
 
 pub(super) fn delete_row<B: SqlBackend + ?Sized>(
@@ -404,30 +341,77 @@ pub(super) fn delete_row<B: SqlBackend + ?Sized>(
         .get("where")
         .and_then(Json::as_object)
         .unwrap_or(&empty);
+    change_rows(backend, table, filter, RowChange::Delete, prepared)
+}
+
+/// What an update or a delete does to each row it selected.
+#[derive(Clone, Copy)]
+enum RowChange<'s> {
+    Update(&'s [(&'s Column, SqlValue)]),
+    Delete,
+}
+
+/// Captures every row `filter` selects (for an update, only those it would change) in one
+/// transaction, hands the pre-image to `prepared`, then changes each row alone by its key and
+/// commits. No row selected: the desired state already holds, and nothing is changed.
+fn change_rows<B: SqlBackend + ?Sized>(
+    backend: &B,
+    table: &TableInfo,
+    filter: &Map<String, Json>,
+    change: RowChange<'_>,
+    prepared: &mut dyn FnMut(&Json) -> Result<(), String>,
+) -> Result<ActionOutcome, ConnectorError> {
+    let (set, counted, already, verb) = match change {
+        RowChange::Update(set) => (set, "updated", "unchanged", "update"),
+        RowChange::Delete => (&[][..], "deleted", "absent", "delete"),
+    };
     let tx = WriteTx::begin(backend)?;
-    let rows = capture(backend, table, filter, &[])?;
-    let Captured {
-        keys,
-        keys_json,
-        rollback_data,
-    } = captured(table, &rows)?;
-    let output = json!({"table": table.name, "deleted": rows.len(), "keys": keys_json});
+    let rows = capture(backend, table, filter, set)?;
+    let keys = rows
+        .iter()
+        .map(|row| key_of(table, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys_json: Vec<Json> = keys.iter().map(|k| key_json(table, k)).collect();
+    let rollback_data = json!({
+        "table": table.name,
+        "key_columns": table.key_columns,
+        "rows": rows.iter().map(|r| row_json(table, r)).collect::<Vec<_>>(),
+    });
+    let output = json!({"table": table.name, counted: rows.len(), "keys": keys_json});
     if rows.is_empty() {
         return Ok(ActionOutcome {
             output,
-            already_done: Some("absent"),
+            already_done: Some(already),
             rollback_data,
         });
     }
     prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
 
     for key in &keys {
-        let mut stmt = Statement::new(
-            backend.dialect(),
-            &format!("DELETE FROM {} WHERE ", table.sql_name()),
-        );
+        let mut stmt = match change {
+            RowChange::Update(set) => {
+                let mut stmt = Statement::new(
+                    backend.dialect(),
+                    &format!("UPDATE {} SET ", table.sql_name()),
+                );
+                for (index, (column, value)) in set.iter().enumerate() {
+                    if index > 0 {
+                        stmt.push(", ");
+                    }
+                    stmt.push(&quote_ident(&column.name))
+                        .push(" = ")
+                        .bind(value.clone());
+                }
+                stmt.push(" WHERE ");
+                stmt
+            }
+            RowChange::Delete => Statement::new(
+                backend.dialect(),
+                &format!("DELETE FROM {} WHERE ", table.sql_name()),
+            ),
+        };
         stmt.push_key(table, key);
-        expect_one(stmt.execute(backend)?, table, key, "delete")?;
+        expect_one(stmt.execute(backend)?, table, key, verb)?;
     }
     tx.commit()?;
     Ok(ActionOutcome {
