@@ -146,7 +146,9 @@ fn verify_target(project: &Project, target: &str, report: &mut VerifyReport) {
                 report.chain_checked |= sub.chain_checked;
                 report.problems.extend(sub.problems);
             }
-            Err(error) => report.problems.push(problem(target, &error.to_string())),
+            Err(error) => report
+                .problems
+                .push(Problem::new(target, None, error.to_string())),
         }
         return;
     }
@@ -161,9 +163,10 @@ fn verify_target(project: &Project, target: &str, report: &mut VerifyReport) {
     let run_id = match RunId::from_str(target) {
         Ok(run_id) => run_id,
         Err(error) => {
-            report.problems.push(problem(
+            report.problems.push(Problem::new(
                 target,
-                &format!("not a file, a directory or a run id: {error}"),
+                None,
+                format!("not a file, a directory or a run id: {error}"),
             ));
             return;
         }
@@ -174,19 +177,14 @@ fn verify_target(project: &Project, target: &str, report: &mut VerifyReport) {
                 report.problems.extend(problems);
             }
         }
-        Ok(None) => report.problems.push(problem(
+        Ok(None) => report.problems.push(Problem::new(
             target,
-            &format!("no receipt for this run in {}", project.store.describe()),
+            None,
+            format!("no receipt for this run in {}", project.store.describe()),
         )),
-        Err(error) => report.problems.push(problem(target, &error.to_string())),
-    }
-}
-
-fn problem(receipt: &str, message: &str) -> Problem {
-    Problem {
-        receipt: receipt.to_string(),
-        field: None,
-        message: message.to_string(),
+        Err(error) => report
+            .problems
+            .push(Problem::new(target, None, error.to_string())),
     }
 }
 

@@ -28,7 +28,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(receipt: &str, field: Option<&str>, message: impl Into<String>) -> Problem {
+    pub fn new(receipt: &str, field: Option<&str>, message: impl Into<String>) -> Problem {
         Problem {
             receipt: receipt.to_string(),
             field: field.map(str::to_string),
@@ -56,6 +56,15 @@ pub struct VerifyReport {
 impl VerifyReport {
     pub fn is_valid(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// The report of a store that could not be read at all.
+    pub fn unreadable(store: &str, error: &impl fmt::Display) -> VerifyReport {
+        VerifyReport {
+            checked: 0,
+            problems: vec![Problem::new(store, None, error.to_string())],
+            chain_checked: false,
+        }
     }
 }
 

@@ -43,7 +43,7 @@ use super::outline::Outline;
 use super::run_id::RunId;
 use super::signing::Signer;
 use super::store::{Journal, ReceiptStore, Summary};
-use super::verify::{ChainHead, Problem, VerifyReport};
+use super::verify::{ChainHead, VerifyReport};
 
 const HOUSEKEEPING: &str = ".enact";
 
@@ -346,15 +346,7 @@ impl ReceiptStore for DirectoryStore {
     fn verify(&self, signer: &Signer) -> VerifyReport {
         match self.verify_store(signer) {
             Ok(report) => report,
-            Err(error) => VerifyReport {
-                checked: 0,
-                problems: vec![Problem::new(
-                    &self.root.display().to_string(),
-                    None,
-                    error.to_string(),
-                )],
-                chain_checked: false,
-            },
+            Err(error) => VerifyReport::unreadable(&self.root.display().to_string(), &error),
         }
     }
 

@@ -38,7 +38,7 @@ use super::model::Receipt;
 use super::run_id::RunId;
 use super::signing::Signer;
 use super::store::{Journal, ReceiptStore, Summary};
-use super::verify::{ChainHead, Problem, VerifyReport};
+use super::verify::{ChainHead, VerifyReport};
 
 /// Receipts in a PostgreSQL database. One connection, shared by the threads of a process.
 pub struct PostgresStore {
@@ -436,11 +436,7 @@ impl ReceiptStore for PostgresStore {
     fn verify(&self, signer: &Signer) -> VerifyReport {
         match self.verify_store(signer) {
             Ok(report) => report,
-            Err(error) => VerifyReport {
-                checked: 0,
-                problems: vec![Problem::new(&self.describe(), None, error.to_string())],
-                chain_checked: false,
-            },
+            Err(error) => VerifyReport::unreadable(&self.describe(), &error),
         }
     }
 
