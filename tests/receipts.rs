@@ -280,20 +280,7 @@ fn a_run_killed_between_steps_is_rolled_back_from_its_journal() {
     let p = Project::new();
     p.seed_customers();
     p.write("workspace/report.md", "before\n");
-    p.write(
-        "workflows/two_steps.yaml",
-        r#"
-name: two_steps
-description: Change a file, then a row.
-steps:
-  - id: report
-    action: files.write_file
-    with: { path: "report.md", content: "after\n" }
-  - id: row
-    action: db.update_row
-    with: { table: customers, where: { id: 1 }, set: { plan: "pro" } }
-"#,
-    );
+    p.write("workflows/two_steps.yaml", common::project::TWO_STEPS);
     // Hold the database so the second step waits on it.
     let holder = p.db();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();

@@ -24,6 +24,19 @@ systems:
 workflows: [./workflows]
 ";
 
+/// A file change, then a row change: the workflow the kill-between-steps tests interrupt.
+pub const TWO_STEPS: &str = r#"
+name: two_steps
+description: Change a file, then a row.
+steps:
+  - id: report
+    action: files.write_file
+    with: { path: "report.md", content: "after\n" }
+  - id: row
+    action: db.update_row
+    with: { table: customers, where: { id: 1 }, set: { plan: "pro" } }
+"#;
+
 pub struct Project {
     pub dir: tempfile::TempDir,
 }
