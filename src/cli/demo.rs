@@ -256,6 +256,7 @@ fn story(dir: &Path) -> Result<String, String> {
     use crate::engine::rollback::{RollbackOptions, rollback};
     use crate::engine::run::{RunOptions, run as run_workflow};
     use crate::engine::{Actor, Project};
+    use crate::receipt::Decision;
 
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let write = |name: &str, text: &str| {
@@ -298,8 +299,14 @@ fn story(dir: &Path) -> Result<String, String> {
         role: Some("agent".into()),
         attributes: serde_json::Map::new(),
     };
-    let run = |workflow: &str, payload: serde_json::Value| {
-        run_workflow(
+    let indent =
+        |text: &str| -> String { text.lines().map(|line| format!("   {line}\n")).collect() };
+
+    // Runs a workflow as `enact run FILE --payload JSON` would and shows the command and its
+    // output; a decision other than the story's is the demo failing, said out loud.
+    let run = |workflow: &str, payload: serde_json::Value, expected: Decision| {
+        let shown = format!("   $ enact run {workflow} --payload '{payload}'\n");
+        let outcome = run_workflow(
             &project,
             dir,
             &RunOptions {
@@ -310,10 +317,16 @@ fn story(dir: &Path) -> Result<String, String> {
                 dry_run: false,
             },
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        let rendered = super::run::render(&outcome);
+        if outcome.decision != expected {
+            return Err(format!(
+                "{workflow} was expected to {}, but:\n{rendered}",
+                expected.as_str()
+            ));
+        }
+        Ok((outcome, shown + &indent(&rendered)))
     };
-    let indent =
-        |text: &str| -> String { text.lines().map(|line| format!("   {line}\n")).collect() };
 
     let mut text = String::from(
         "Enact demo: embedded filesystem and SQLite systems in a temporary directory;\n\
@@ -323,20 +336,14 @@ fn story(dir: &Path) -> Result<String, String> {
     text.push_str("1. An agent pushes a config change straight to main.\n");
     let payload = serde_json::json!({"branch": "main", "path": "deploy.yaml",
         "content": "replicas: 0\n", "commit_message": "Scale the deployment down"});
-    text.push_str(&format!(
-        "   $ enact run publish_change.yaml --payload '{payload}'\n"
-    ));
-    let blocked = run("publish_change.yaml", payload)?;
-    text.push_str(&indent(&super::run::render(&blocked)));
+    let (_, shown) = run("publish_change.yaml", payload, Decision::Block)?;
+    text.push_str(&shown);
 
     text.push_str("\n2. The same change on an agent branch.\n");
     let payload = serde_json::json!({"branch": "agent/scale-down", "path": "deploy.yaml",
         "content": "replicas: 0\n", "commit_message": "Scale the deployment down"});
-    text.push_str(&format!(
-        "   $ enact run publish_change.yaml --payload '{payload}'\n"
-    ));
-    let passed = run("publish_change.yaml", payload)?;
-    text.push_str(&indent(&super::run::render(&passed)));
+    let (_, shown) = run("publish_change.yaml", payload, Decision::Pass)?;
+    text.push_str(&shown);
 
     let before = rows()?;
     text.push_str(&format!(
@@ -344,17 +351,8 @@ fn story(dir: &Path) -> Result<String, String> {
         before.len()
     ));
     let payload = serde_json::json!({"created_before": "2030-01-01"});
-    text.push_str(&format!(
-        "   $ enact run cleanup_trials.yaml --payload '{payload}'\n"
-    ));
-    let wiped = run("cleanup_trials.yaml", payload)?;
-    if wiped.decision != crate::receipt::Decision::Pass {
-        return Err(format!(
-            "the cleanup did not run:\n{}",
-            super::run::render(&wiped)
-        ));
-    }
-    text.push_str(&indent(&super::run::render(&wiped)));
+    let (wiped, shown) = run("cleanup_trials.yaml", payload, Decision::Pass)?;
+    text.push_str(&shown);
     let after = rows()?;
     text.push_str(&format!("   customers: {} rows\n", after.len()));
 
