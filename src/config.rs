@@ -58,6 +58,9 @@ const CONNECTOR_KEYS: &[(&str, &[&str], &[&str])] = &[
     ("filesystem", &["base_dir"], &[]),
     ("sqlite", &["path"], &[]),
     ("postgres", &["dsn_env"], &[]),
+    ("github", &["token_env"], &["base_url"]),
+    ("slack", &["token_env"], &["base_url"]),
+    ("hubspot", &["token_env"], &["base_url"]),
 ];
 
 impl SystemConfig {

@@ -70,7 +70,7 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
                 .dsn_env
                 .as_deref()
                 .ok_or_else(|| missing("dsn_env"))?;
-            let dsn = credential(name, system, variable)?;
+            let dsn = credential(name, system, variable, CONNECTION_STRING)?;
             let connector = PostgresConnector::connect(&dsn).map_err(|e| {
                 let context =
                     format!("system `{name}` (postgres, connection string from `{variable}`)");
@@ -89,30 +89,55 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
     }
 }
 
+/// What a credential variable holds, for messages: a connection string or an API token.
+const CONNECTION_STRING: &str = "the connection string (like postgres://user:password@host/db)";
+const API_TOKEN: &str = "the API token";
+
+/// The base URL and token of an HTTP system (github, slack, hubspot): the token from the
+/// variable `token_env` names, the base URL as configured (the connector's public API when
+/// absent).
+#[allow(dead_code)] // until the HTTP connectors land
+pub(crate) fn http_credentials(
+    name: &str,
+    system: &SystemConfig,
+) -> Result<(Option<String>, String), ConnectorError> {
+    let variable = system.token_env.as_deref().ok_or_else(|| {
+        ConnectorError::Refused(format!(
+            "system `{name}` ({}) has no `token_env` configured",
+            system.connector
+        ))
+    })?;
+    let token = credential(name, system, variable, API_TOKEN)?;
+    Ok((system.base_url.clone(), token))
+}
+
 /// The value of the environment variable holding a system's credential; unset or empty is a
 /// refusal naming the variable (never its value).
-fn credential(name: &str, system: &SystemConfig, variable: &str) -> Result<String, ConnectorError> {
+fn credential(
+    name: &str,
+    system: &SystemConfig,
+    variable: &str,
+    holds: &str,
+) -> Result<String, ConnectorError> {
+    let connector = &system.connector;
     match std::env::var(variable) {
         Ok(value) if !value.is_empty() => Ok(value),
         Ok(_) => Err(ConnectorError::Refused(format!(
-            "system `{name}` ({}) reads its connection string from `{variable}`, which is empty; \
-             set it to the connection string (like postgres://user:password@host/db)",
-            system.connector
+            "system `{name}` ({connector}) reads {holds} from `{variable}`, which is empty; \
+             set it"
         ))),
         Err(std::env::VarError::NotPresent) => Err(ConnectorError::Refused(format!(
-            "system `{name}` ({}) reads its connection string from `{variable}`, which is not \
-             set; set it to the connection string (like postgres://user:password@host/db)",
-            system.connector
+            "system `{name}` ({connector}) reads {holds} from `{variable}`, which is not \
+             set; set it"
         ))),
         Err(std::env::VarError::NotUnicode(_)) => Err(ConnectorError::Refused(format!(
-            "system `{name}` ({}): `{variable}` is not valid UTF-8",
-            system.connector
+            "system `{name}` ({connector}): `{variable}` is not valid UTF-8"
         ))),
     }
 }
 
 /// Refuses, before anything runs, a workflow whose steps use a system with its credential
-/// variable unset or empty, naming the variable: a missing DSN is a usage error (exit 2), not a
+/// variable unset or empty, naming the variable: a missing DSN or token is a usage error (exit 2), not a
 /// step failing halfway through a run. Values are only checked for presence, never shown.
 pub fn check_credentials(workflow: &Workflow, config: &Config) -> Result<(), EngineError> {
     let mut problems = Vec::new();
@@ -125,8 +150,13 @@ pub fn check_credentials(workflow: &Workflow, config: &Config) -> Result<(), Eng
         let Some(system) = config.systems.get(&step.system) else {
             continue;
         };
-        if let ("postgres", Some(variable)) = (system.connector.as_str(), system.dsn_env.as_deref())
-            && let Err(error) = credential(&step.system, system, variable)
+        let variable = match (&system.dsn_env, &system.token_env) {
+            (Some(dsn), _) => Some((dsn, CONNECTION_STRING)),
+            (None, Some(token)) => Some((token, API_TOKEN)),
+            (None, None) => None,
+        };
+        if let Some((variable, holds)) = variable
+            && let Err(error) = credential(&step.system, system, variable, holds)
         {
             problems.push(error.to_string());
         }
