@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::policy::diagnostic::did_you_mean;
 use crate::workflow::{PolicyEntry, WorkflowError};
@@ -50,7 +51,13 @@ pub struct SystemConfig {
     pub token_env: Option<String>,
     /// postgres: the variable holding the connection string.
     pub dsn_env: Option<String>,
+    /// HTTP connectors: how long one request may take (`timeout: 10s`), lookups included.
+    #[serde(default, deserialize_with = "positive_duration")]
+    pub timeout: Option<Duration>,
 }
+
+/// How long an HTTP connector's request may take when the system sets no `timeout`.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The keys each connector kind accepts besides `connector` and `allowed_actions`.
 const CONNECTOR_KEYS: &[(&str, &[&str], &[&str])] = &[
@@ -58,9 +65,9 @@ const CONNECTOR_KEYS: &[(&str, &[&str], &[&str])] = &[
     ("filesystem", &["base_dir"], &[]),
     ("sqlite", &["path"], &[]),
     ("postgres", &["dsn_env"], &[]),
-    ("github", &["token_env"], &["base_url"]),
-    ("slack", &["token_env"], &["base_url"]),
-    ("hubspot", &["token_env"], &["base_url"]),
+    ("github", &["token_env"], &["base_url", "timeout"]),
+    ("slack", &["token_env"], &["base_url", "timeout"]),
+    ("hubspot", &["token_env"], &["base_url", "timeout"]),
 ];
 
 impl SystemConfig {
@@ -81,7 +88,30 @@ impl SystemConfig {
         if self.dsn_env.is_some() {
             keys.push("dsn_env");
         }
+        if self.timeout.is_some() {
+            keys.push("timeout");
+        }
         keys
+    }
+
+    /// An HTTP connector's request timeout: the configured one, else `DEFAULT_HTTP_TIMEOUT`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT)
+    }
+}
+
+/// `timeout: 10s` (also `500ms`, `2m`, `1m30s`): a positive duration, written as a string.
+fn positive_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom("`timeout` must be a duration such as \"10s\" or \"500ms\"")
+    })?;
+    match crate::policy::types::parse_duration(&text) {
+        Some(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms.unsigned_abs()))),
+        _ => Err(serde::de::Error::custom(format!(
+            "`timeout: {text}` is not a positive duration; write it like \"10s\", \"500ms\" or \"2m\""
+        ))),
     }
 }
 
@@ -148,6 +178,7 @@ impl Config {
                 base_url: None,
                 token_env: None,
                 dsn_env: None,
+                timeout: None,
             },
         );
         systems.insert(
@@ -160,6 +191,7 @@ impl Config {
                 base_url: None,
                 token_env: None,
                 dsn_env: None,
+                timeout: None,
             },
         );
         Config {
