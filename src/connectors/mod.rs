@@ -6,17 +6,28 @@ use serde_json::Value as Json;
 
 mod base64;
 pub mod filesystem;
+pub mod http;
+pub mod hubspot;
 pub mod postgres;
+pub mod slack;
 pub mod sql;
 pub mod sqlite;
 
 pub use filesystem::FilesystemConnector;
+pub use hubspot::HubspotConnector;
 pub use postgres::PostgresConnector;
+pub use slack::SlackConnector;
 pub use sqlite::SqliteConnector;
 
 /// The connector kinds this build knows, as named in `enact.yaml` (`connector: sqlite`).
 pub fn connector_kinds() -> &'static [&'static str] {
-    &[filesystem::KIND, sqlite::KIND, postgres::KIND]
+    &[
+        filesystem::KIND,
+        sqlite::KIND,
+        postgres::KIND,
+        slack::KIND,
+        hubspot::KIND,
+    ]
 }
 
 /// A kind's action table, without opening anything: `enact check` and `--dry-run` describe
@@ -25,6 +36,8 @@ pub fn actions_of(kind: &str) -> Option<&'static [ActionSpec]> {
     match kind {
         filesystem::KIND => Some(filesystem::ACTIONS),
         sqlite::KIND | postgres::KIND => Some(sql::ACTIONS),
+        slack::KIND => Some(slack::ACTIONS),
+        hubspot::KIND => Some(hubspot::ACTIONS),
         _ => None,
     }
 }

@@ -9,7 +9,10 @@ use serde_json::Value as Json;
 use super::EngineError;
 use crate::config::{Config, SystemConfig};
 use crate::connectors::filesystem::FilesystemConnector;
+use crate::connectors::http::HttpSettings;
+use crate::connectors::hubspot::HubspotConnector;
 use crate::connectors::postgres::PostgresConnector;
+use crate::connectors::slack::SlackConnector;
 use crate::connectors::sqlite::SqliteConnector;
 use crate::connectors::{Connector, ConnectorError};
 use crate::policy::eval::Lookups;
@@ -83,6 +86,10 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
             })?;
             Ok(Rc::new(connector))
         }
+        "slack" => Ok(Rc::new(SlackConnector::new(http_settings(name, system)?)?)),
+        "hubspot" => Ok(Rc::new(HubspotConnector::new(http_settings(
+            name, system,
+        )?)?)),
         other => Err(ConnectorError::Refused(format!(
             "system `{name}`: connector `{other}` is not available in this build"
         ))),
@@ -96,7 +103,6 @@ const API_TOKEN: &str = "the API token";
 /// The base URL and token of an HTTP system (github, slack, hubspot): the token from the
 /// variable `token_env` names, the base URL as configured (the connector's public API when
 /// absent).
-#[allow(dead_code)] // until the HTTP connectors land
 pub(crate) fn http_credentials(
     name: &str,
     system: &SystemConfig,
@@ -109,6 +115,18 @@ pub(crate) fn http_credentials(
     })?;
     let token = credential(name, system, variable, API_TOKEN)?;
     Ok((system.base_url.clone(), token))
+}
+
+/// What an HTTP connector is opened with: base URL and token (`http_credentials`), the
+/// token's variable for messages, and the system's `timeout`.
+fn http_settings(name: &str, system: &SystemConfig) -> Result<HttpSettings, ConnectorError> {
+    let (base_url, token) = http_credentials(name, system)?;
+    Ok(HttpSettings {
+        base_url,
+        token,
+        token_env: system.token_env.clone().unwrap_or_default(),
+        timeout: system.timeout(),
+    })
 }
 
 /// The value of the environment variable holding a system's credential; unset or empty is a
