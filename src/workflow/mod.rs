@@ -40,7 +40,7 @@ use template::Reference;
 use crate::policy::diagnostic::did_you_mean;
 
 /// The built-in workflows, compiled into the binary: (name, YAML).
-const BUILTINS: [(&str, &str); 6] = [
+const BUILTINS: [(&str, &str); 8] = [
     (
         "write_file",
         include_str!("../../workflows/write_file.yaml"),
@@ -65,6 +65,11 @@ const BUILTINS: [(&str, &str); 6] = [
         "db_safe_insert",
         include_str!("../../workflows/db_safe_insert.yaml"),
     ),
+    (
+        "post_slack_message",
+        include_str!("../../workflows/post_slack_message.yaml"),
+    ),
+    ("new_lead", include_str!("../../workflows/new_lead.yaml")),
 ];
 
 /// The fields of `actor` a template can read.
