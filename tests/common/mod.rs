@@ -2,8 +2,11 @@
 //! code out.
 #![allow(dead_code)]
 
+pub mod api_server;
+pub mod hubspot_api;
 pub mod pg;
 pub mod project;
+pub mod slack_api;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
