@@ -87,7 +87,10 @@ fn cannot_undo(result: Result<UndoOutcome, ConnectorError>) -> String {
 
 #[test]
 fn kinds_and_action_tables_are_known_without_opening_anything() {
-    assert_eq!(connector_kinds(), &["filesystem", "sqlite", "postgres"]);
+    assert_eq!(
+        connector_kinds(),
+        &["filesystem", "sqlite", "postgres", "slack", "hubspot"]
+    );
     let fs_actions: Vec<&str> = actions_of("filesystem")
         .unwrap()
         .iter()

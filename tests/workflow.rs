@@ -843,7 +843,7 @@ fn template_values_know_their_templates() {
 /// The parameters of the embedded connectors' actions (SPEC §6), by the system the built-ins
 /// call them on (`db` is the user's sqlite or postgres system): (system, action, required,
 /// optional).
-const ACTIONS: [(&str, &str, &[&str], &[&str]); 10] = [
+const ACTIONS: [(&str, &str, &[&str], &[&str]); 13] = [
     (
         "filesystem",
         "write_file",
@@ -864,6 +864,24 @@ const ACTIONS: [(&str, &str, &[&str], &[&str]); 10] = [
     ),
     ("db", "insert_row", &["table", "values"], &[]),
     (
+        "slack",
+        "post_message",
+        &["channel", "text"],
+        &["thread_ts"],
+    ),
+    (
+        "hubspot",
+        "create_contact",
+        &["email"],
+        &["firstname", "lastname", "phone", "company", "properties"],
+    ),
+    (
+        "hubspot",
+        "create_task",
+        &["contact_id", "subject"],
+        &["body", "due"],
+    ),
+    (
         "db",
         "select_rows",
         &["table"],
@@ -882,7 +900,9 @@ fn every_builtin_loads_and_uses_real_policies_and_actions() {
             "insert_row",
             "update_rows",
             "delete_rows",
-            "db_safe_insert"
+            "db_safe_insert",
+            "post_slack_message",
+            "new_lead"
         ]
     );
     for name in names {
