@@ -223,7 +223,7 @@ impl HttpClient {
         let what = format!("{} {} {path}", self.service, method.as_str());
         let message = match error {
             ureq::Error::Timeout(_) => format!(
-                "{what}: no answer within {} (the system's `timeout`)",
+                "{what}: no answer within {} (the system's timeout)",
                 describe_duration(self.timeout)
             ),
             ureq::Error::HostNotFound => {
@@ -340,7 +340,7 @@ mod tests {
         assert!(refusal("http://127.0.0.1.evil.example/api").contains("clear text"));
         assert!(refusal("http://user@10.0.0.1/api").contains("clear text"));
         assert!(refusal("ftp://slack.example.com").contains("https://"));
-        assert!(refusal("https://").contains("no host"));
+        assert!(refusal("https:///api").contains("no host"));
     }
 
     #[test]
