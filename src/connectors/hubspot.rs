@@ -117,13 +117,14 @@ pub struct HubspotConnector {
     client: HttpClient,
 }
 
-/// What a failed call may have done, for the message.
+/// What a call that fails may have done, for the message.
 #[derive(Clone, Copy)]
-enum Effected {
-    /// A read, or a write refused before it started.
-    Nothing,
-    /// A write whose outcome is unknown unless the answer says otherwise.
-    Unknown(&'static str),
+enum IfItFails {
+    /// A read: nothing changed.
+    NothingChanged,
+    /// A write (named: "contact's creation"), whose outcome is unknown when no clear answer
+    /// came back.
+    MayHaveChanged(&'static str),
 }
 
 impl HubspotConnector {
@@ -140,12 +141,12 @@ impl HubspotConnector {
         method: Method,
         path: &str,
         body: Option<&Json>,
-        effected: Effected,
+        if_it_fails: IfItFails,
     ) -> Result<HttpResponse, ConnectorError> {
         self.client
             .send(method, path, body)
-            .map_err(|error| match (error, effected) {
-                (ConnectorError::Failed(message), Effected::Unknown(what)) => {
+            .map_err(|error| match (error, if_it_fails) {
+                (ConnectorError::Failed(message), IfItFails::MayHaveChanged(what)) => {
                     ConnectorError::Failed(format!(
                         "{message}; the {what} may or may not have happened — check HubSpot \
                          before running this again"
@@ -156,7 +157,12 @@ impl HubspotConnector {
     }
 
     /// A failed answer as a message naming the call, HubSpot's own words and the fix.
-    fn failure(&self, call: &str, response: &HttpResponse, effected: Effected) -> ConnectorError {
+    fn failure(
+        &self,
+        call: &str,
+        response: &HttpResponse,
+        if_it_fails: IfItFails,
+    ) -> ConnectorError {
         let said = response
             .body
             .get("message")
@@ -204,9 +210,11 @@ impl HubspotConnector {
                     .unwrap_or_default(),
                 response.retry_hint()
             ),
-            500.. => match effected {
-                Effected::Nothing => format!("HubSpot failed {call} (HTTP {status}: {said})"),
-                Effected::Unknown(what) => format!(
+            500.. => match if_it_fails {
+                IfItFails::NothingChanged => {
+                    format!("HubSpot failed {call} (HTTP {status}: {said})")
+                }
+                IfItFails::MayHaveChanged(what) => format!(
                     "HubSpot failed {call} (HTTP {status}: {said}); the {what} may or may not \
                      have happened — check HubSpot before running this again"
                 ),
@@ -233,12 +241,12 @@ impl HubspotConnector {
             "limit": SEARCH_LIMIT,
         });
         let path = "/crm/v3/objects/contacts/search";
-        let response = self.send(Method::Post, path, Some(&body), Effected::Nothing)?;
+        let response = self.send(Method::Post, path, Some(&body), IfItFails::NothingChanged)?;
         if !response.is_success() {
             return Err(self.failure(
                 &format!("the search for contact `{email}`"),
                 &response,
-                Effected::Nothing,
+                IfItFails::NothingChanged,
             ));
         }
         let Some(results) = response.body.get("results").and_then(Json::as_array) else {
@@ -272,13 +280,13 @@ impl HubspotConnector {
         let rollback_data = json!({"email": email});
         prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
         let call = format!("creating contact `{email}`");
-        let effected = Effected::Unknown("contact's creation");
+        let if_it_fails = IfItFails::MayHaveChanged("contact's creation");
         let body = json!({"properties": properties});
         let response = self.send(
             Method::Post,
             "/crm/v3/objects/contacts",
             Some(&body),
-            effected,
+            if_it_fails,
         )?;
         if response.status == 409 {
             // Created by someone else between the search and the create: it exists, and it is
@@ -288,7 +296,7 @@ impl HubspotConnector {
             }
         }
         if !response.is_success() {
-            return Err(self.failure(&call, &response, effected));
+            return Err(self.failure(&call, &response, if_it_fails));
         }
         let contact = contact_json(&response.body);
         let Some(id) = contact.get("id").and_then(Json::as_str).map(str::to_string) else {
@@ -322,7 +330,7 @@ impl HubspotConnector {
         // A task for a contact that does not exist would fail half-way in HubSpot: say so
         // before anything is sent that changes something.
         let path = format!("/crm/v3/objects/contacts/{contact_id}");
-        let response = self.send(Method::Get, &path, None, Effected::Nothing)?;
+        let response = self.send(Method::Get, &path, None, IfItFails::NothingChanged)?;
         if response.status == 404 {
             return Err(ConnectorError::Failed(format!(
                 "HubSpot has no contact `{contact_id}`, so no task was created; create the \
@@ -333,7 +341,7 @@ impl HubspotConnector {
             return Err(self.failure(
                 &format!("reading contact `{contact_id}`"),
                 &response,
-                Effected::Nothing,
+                IfItFails::NothingChanged,
             ));
         }
 
@@ -357,15 +365,15 @@ impl HubspotConnector {
         let rollback_data = json!({"contact_id": contact_id, "subject": subject});
         prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
         let call = format!("creating a task for contact `{contact_id}`");
-        let effected = Effected::Unknown("task's creation");
+        let if_it_fails = IfItFails::MayHaveChanged("task's creation");
         let response = self.send(
             Method::Post,
             "/crm/v3/objects/tasks",
             Some(&request),
-            effected,
+            if_it_fails,
         )?;
         if !response.is_success() {
-            return Err(self.failure(&call, &response, effected));
+            return Err(self.failure(&call, &response, if_it_fails));
         }
         let Some(id) = object_id(&response.body) else {
             return Err(ConnectorError::Failed(format!(
@@ -394,12 +402,12 @@ impl HubspotConnector {
     ) -> Result<UndoOutcome, ConnectorError> {
         let path = format!("/crm/v3/objects/{object}/{id}");
         let singular = object.trim_end_matches('s');
-        let effected = Effected::Unknown(if object == "contacts" {
+        let if_it_fails = IfItFails::MayHaveChanged(if object == "contacts" {
             "contact's deletion"
         } else {
             "task's deletion"
         });
-        let response = self.send(Method::Delete, &path, None, effected)?;
+        let response = self.send(Method::Delete, &path, None, if_it_fails)?;
         let already_done = match response.status {
             404 => Some("absent"),
             _ if response.is_success() => None,
@@ -407,7 +415,7 @@ impl HubspotConnector {
                 return Err(self.failure(
                     &format!("deleting {singular} `{id}`"),
                     &response,
-                    effected,
+                    if_it_fails,
                 ));
             }
         };
