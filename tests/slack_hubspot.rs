@@ -540,6 +540,16 @@ fn a_new_lead_creates_a_contact_and_an_associated_task_and_rollback_deletes_both
                "due": "2026-06-01"}),
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let searches = hubspot
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/contacts/search"))
+        .count();
+    assert_eq!(
+        searches, 2,
+        "the policy's lookup is asked once per run (run level and before the step), \
+         the connector's own idempotency check once"
+    );
     let contacts = hubspot.contacts();
     assert_eq!(contacts.len(), 1);
     let contact = &contacts[0];

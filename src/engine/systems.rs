@@ -22,6 +22,10 @@ use crate::workflow::Workflow;
 pub struct Systems<'c> {
     config: &'c Config,
     opened: RefCell<BTreeMap<String, Rc<dyn Connector>>>,
+    /// Lookup answers (and failures) by system, query and arguments: memoised for the whole
+    /// run (SPEC §5), so the run-level decision and every step's action-level decision see
+    /// the same answer and the system is asked once.
+    lookups: RefCell<BTreeMap<String, Result<Value, String>>>,
 }
 
 impl<'c> Systems<'c> {
@@ -29,6 +33,7 @@ impl<'c> Systems<'c> {
         Systems {
             config,
             opened: RefCell::default(),
+            lookups: RefCell::default(),
         }
     }
 
@@ -188,10 +193,17 @@ pub fn check_credentials(workflow: &Workflow, config: &Config) -> Result<(), Eng
 
 impl Lookups for Systems<'_> {
     fn lookup(&self, system: &str, query: &str, args: &Value) -> Result<Value, String> {
-        let connector = self.get(system).map_err(|e| e.to_string())?;
-        let answer: Json = connector
-            .lookup(query, &args.to_json())
-            .map_err(|e| e.to_string())?;
-        Ok(Value::from(&answer))
+        let args = args.to_json();
+        let key = serde_json::json!([system, query, args]).to_string();
+        if let Some(answer) = self.lookups.borrow().get(&key) {
+            return answer.clone();
+        }
+        let answer = self
+            .get(system)
+            .and_then(|connector| connector.lookup(query, &args))
+            .map(|answer: Json| Value::from(&answer))
+            .map_err(|e| e.to_string());
+        self.lookups.borrow_mut().insert(key, answer.clone());
+        answer
     }
 }
