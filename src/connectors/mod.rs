@@ -6,17 +6,19 @@ use serde_json::Value as Json;
 
 mod base64;
 pub mod filesystem;
+pub mod github;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
 pub use filesystem::FilesystemConnector;
+pub use github::GithubConnector;
 pub use postgres::PostgresConnector;
 pub use sqlite::SqliteConnector;
 
 /// The connector kinds this build knows, as named in `enact.yaml` (`connector: sqlite`).
 pub fn connector_kinds() -> &'static [&'static str] {
-    &[filesystem::KIND, sqlite::KIND, postgres::KIND]
+    &[filesystem::KIND, sqlite::KIND, postgres::KIND, github::KIND]
 }
 
 /// A kind's action table, without opening anything: `enact check` and `--dry-run` describe
@@ -25,6 +27,7 @@ pub fn actions_of(kind: &str) -> Option<&'static [ActionSpec]> {
     match kind {
         filesystem::KIND => Some(filesystem::ACTIONS),
         sqlite::KIND | postgres::KIND => Some(sql::ACTIONS),
+        github::KIND => Some(github::ACTIONS),
         _ => None,
     }
 }
