@@ -87,7 +87,10 @@ fn cannot_undo(result: Result<UndoOutcome, ConnectorError>) -> String {
 
 #[test]
 fn kinds_and_action_tables_are_known_without_opening_anything() {
-    assert_eq!(connector_kinds(), &["filesystem", "sqlite", "postgres"]);
+    assert_eq!(
+        connector_kinds(),
+        &["filesystem", "sqlite", "postgres", "github"]
+    );
     let fs_actions: Vec<&str> = actions_of("filesystem")
         .unwrap()
         .iter()
@@ -124,7 +127,8 @@ fn kinds_and_action_tables_are_known_without_opening_anything() {
         .map(|a| a.name)
         .collect();
     assert_eq!(postgres, names, "one table serves both SQL connectors");
-    assert!(actions_of("github").is_none());
+    assert!(actions_of("github").is_some());
+    assert!(actions_of("gitlab").is_none());
 }
 
 // ---------------------------------------------------------------------------------------------

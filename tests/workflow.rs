@@ -843,7 +843,7 @@ fn template_values_know_their_templates() {
 /// The parameters of the embedded connectors' actions (SPEC §6), by the system the built-ins
 /// call them on (`db` is the user's sqlite or postgres system): (system, action, required,
 /// optional).
-const ACTIONS: [(&str, &str, &[&str], &[&str]); 10] = [
+const ACTIONS: [(&str, &str, &[&str], &[&str]); 12] = [
     (
         "filesystem",
         "write_file",
@@ -863,6 +863,13 @@ const ACTIONS: [(&str, &str, &[&str], &[&str]); 10] = [
         &["where", "columns", "order_by", "limit"],
     ),
     ("db", "insert_row", &["table", "values"], &[]),
+    ("github", "create_branch", &["repo", "branch"], &["from"]),
+    (
+        "github",
+        "create_pr",
+        &["repo", "branch", "title"],
+        &["base", "body", "draft"],
+    ),
     (
         "db",
         "select_rows",
@@ -882,7 +889,8 @@ fn every_builtin_loads_and_uses_real_policies_and_actions() {
             "insert_row",
             "update_rows",
             "delete_rows",
-            "db_safe_insert"
+            "db_safe_insert",
+            "agent_pr_workflow"
         ]
     );
     for name in names {

@@ -40,7 +40,7 @@ use template::Reference;
 use crate::policy::diagnostic::did_you_mean;
 
 /// The built-in workflows, compiled into the binary: (name, YAML).
-const BUILTINS: [(&str, &str); 6] = [
+const BUILTINS: [(&str, &str); 7] = [
     (
         "write_file",
         include_str!("../../workflows/write_file.yaml"),
@@ -64,6 +64,10 @@ const BUILTINS: [(&str, &str); 6] = [
     (
         "db_safe_insert",
         include_str!("../../workflows/db_safe_insert.yaml"),
+    ),
+    (
+        "agent_pr_workflow",
+        include_str!("../../workflows/agent_pr_workflow.yaml"),
     ),
 ];
 

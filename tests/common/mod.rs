@@ -2,6 +2,7 @@
 //! code out.
 #![allow(dead_code)]
 
+pub mod github_api;
 pub mod pg;
 pub mod project;
 

@@ -219,7 +219,12 @@ impl Api {
                     403 | 429 if is_rate_limited(source) => {
                         let reset = source
                             .rate_limit_reset_at()
-                            .map(|at| format!("; it resets at {}", at.to_rfc3339()))
+                            .map(|at| {
+                                format!(
+                                    "; it resets at {}",
+                                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                                )
+                            })
                             .unwrap_or_default();
                         format!(
                             "GitHub's API rate limit for {token} is used up ({answer} — \

@@ -42,8 +42,11 @@ pub enum Found {
 pub struct Trees<'a> {
     api: &'a Api,
     repo: &'a Repo,
-    cache: RefCell<HashMap<String, Rc<Vec<(String, Entry)>>>>,
+    cache: RefCell<HashMap<String, Listing>>,
 }
+
+/// One directory's entries, by name, shared between lookups.
+type Listing = Rc<Vec<(String, Entry)>>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
@@ -88,7 +91,7 @@ impl<'a> Trees<'a> {
     }
 
     /// One directory's entries, by name.
-    fn entries(&self, tree: &str) -> Result<Rc<Vec<(String, Entry)>>, ConnectorError> {
+    fn entries(&self, tree: &str) -> Result<Listing, ConnectorError> {
         if let Some(found) = self.cache.borrow().get(tree) {
             return Ok(Rc::clone(found));
         }
