@@ -993,6 +993,17 @@ fn api_errors_become_failed_steps_that_say_what_github_answered() {
     assert!(!run.stdout.contains(wrong) && !run.stderr.contains(wrong));
     assert!(!env.receipts_text().contains(wrong) && !env.receipts_text().contains(TOKEN));
 
+    // 403: a token without the permission an action needs.
+    env.api.set_read_only(true);
+    let (run, document) = env.run("issue", json!({"title": "Crash"}));
+    assert_eq!(run.code, 4);
+    let error = document["error"].as_str().unwrap();
+    assert!(
+        error.contains("GitHub answered 403 Forbidden: Resource not accessible by personal access token — POST /repos/acme/app/issues; the token in `GITHUB_TOKEN` needs `issues: write` on this repository"),
+        "{error}"
+    );
+    env.api.set_read_only(false);
+
     // 403: the rate limit, with when it resets.
     env.api.set_rate_remaining(0);
     let (run, document) = env.run("branch", json!({"branch": "agent/z"}));
@@ -1082,4 +1093,184 @@ fn a_dry_run_shows_the_rollback_plan_and_sends_nothing() {
         run.stdout
     );
     assert!(env.api.requests().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The connector itself: journal failures and interrupted runs
+
+fn connector(api: &GithubApi) -> enact::connectors::GithubConnector {
+    enact::connectors::GithubConnector::new(Some(api.url().to_string()), TOKEN.to_string())
+        .unwrap()
+        .with_token_env("GITHUB_TOKEN")
+}
+
+/// The requests that change something on GitHub (a tree object changes no branch).
+fn changes(api: &GithubApi) -> Vec<String> {
+    api.request_lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET") && !l.ends_with("/git/trees"))
+        .collect()
+}
+
+#[test]
+fn when_the_journal_cannot_record_rollback_data_nothing_changes() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    feature_branch(&env);
+    let pr = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    let issue = env.api.add_issue(REPO, "Old bug");
+    let github = connector(&env.api);
+    let before = (
+        env.api.branches(REPO),
+        env.api.pulls(REPO),
+        env.api.issues(REPO),
+    );
+    let cases = [
+        (
+            "create_branch",
+            json!({"repo": REPO, "branch": "agent/new"}),
+        ),
+        (
+            "create_pr",
+            json!({"repo": REPO, "branch": "feature", "base": "develop", "title": "T"}),
+        ),
+        ("create_issue", json!({"repo": REPO, "title": "New bug"})),
+        ("close_pr", json!({"repo": REPO, "number": pr})),
+        ("close_issue", json!({"repo": REPO, "number": issue})),
+        ("delete_branch", json!({"repo": REPO, "branch": "feature"})),
+        (
+            "merge_pr",
+            json!({"repo": REPO, "number": pr, "base": "main"}),
+        ),
+        (
+            "push_commit",
+            json!({"repo": REPO, "branch": "feature", "commit_message": "More docs", "files": {"a.md": "a"}, "file_count": 1}),
+        ),
+    ];
+    env.api.create_branch(REPO, "develop", "main");
+    for (action, args) in cases {
+        let mut journaled = None;
+        let error = github
+            .execute(action, &args, &mut |data| {
+                journaled = Some(data.clone());
+                Err("the disk is full".to_string())
+            })
+            .err()
+            .unwrap_or_else(|| panic!("{action} went ahead without its journal"));
+        assert!(
+            matches!(error, ConnectorError::NotJournaled(_)),
+            "{action}: {error}"
+        );
+        assert_eq!(
+            journaled.unwrap()["repo"],
+            REPO,
+            "{action} offered its rollback data"
+        );
+        assert!(
+            changes(&env.api).is_empty(),
+            "{action}: {:?}",
+            changes(&env.api)
+        );
+    }
+    let mut branches = before.0.clone();
+    branches.push("develop".to_string());
+    branches.sort();
+    assert_eq!(env.api.branches(REPO), branches);
+    assert_eq!(
+        (env.api.pulls(REPO), env.api.issues(REPO)),
+        (before.1, before.2)
+    );
+}
+
+#[test]
+fn after_an_interrupted_run_undo_is_safe_whether_or_not_the_action_happened() {
+    use enact::connectors::Connector;
+    let env = Env::new();
+    feature_branch(&env);
+    let github = connector(&env.api);
+    let main = env.api.branch(REPO, "main").unwrap();
+    let undo = |action: &str, data: Json| github.undo(action, &json!({}), &Json::Null, &data);
+
+    // create_branch: gone if it is where Enact would have created it; absent otherwise.
+    let data = json!({"repo": REPO, "branch": "agent/i", "sha": main});
+    assert_eq!(
+        undo("create_branch", data.clone()).unwrap().already_done,
+        Some("absent")
+    );
+    env.api.create_branch(REPO, "agent/i", "main");
+    assert_eq!(undo("create_branch", data).unwrap().already_done, None);
+    assert_eq!(env.api.branch(REPO, "agent/i"), None);
+
+    // create_pr: the open one from that branch into that base with that title is Enact's.
+    let data = json!({"repo": REPO, "branch": "feature", "base": "main", "title": "Enact's"});
+    let someone_elses = env.api.open_pr(REPO, "feature", "main", "Someone else's");
+    assert_eq!(
+        undo("create_pr", data.clone()).unwrap().already_done,
+        Some("absent")
+    );
+    assert_eq!(env.api.pull(REPO, someone_elses).state, "open");
+    env.api.clear_log();
+    let undone = github.undo(
+        "close_pr",
+        &json!({}),
+        &Json::Null,
+        &json!({"repo": REPO, "number": someone_elses}),
+    );
+    assert_eq!(undone.unwrap().already_done, Some("open"));
+    let theirs_closed = github
+        .execute(
+            "close_pr",
+            &json!({"repo": REPO, "number": someone_elses}),
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(theirs_closed.already_done, None);
+    let ours = env.api.open_pr(REPO, "feature", "main", "Enact's");
+    assert_eq!(undo("create_pr", data).unwrap().already_done, None);
+    assert_eq!(env.api.pull(REPO, ours).state, "closed");
+
+    // create_issue: an open issue with the title is closed; none is absent.
+    let data = json!({"repo": REPO, "title": "Crash"});
+    assert_eq!(
+        undo("create_issue", data.clone()).unwrap().already_done,
+        Some("absent")
+    );
+    let issue = env.api.add_issue(REPO, "Crash");
+    assert_eq!(undo("create_issue", data).unwrap().already_done, None);
+    assert_eq!(
+        env.api
+            .issues(REPO)
+            .iter()
+            .find(|i| i.number == issue)
+            .unwrap()
+            .state,
+        "closed"
+    );
+
+    // merge_pr: the pull request says whether the merge happened.
+    let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    let data = json!({"repo": REPO, "number": number, "base": "main", "base_sha": main, "head_sha": "0".repeat(40), "title": "Add a changelog"});
+    assert_eq!(
+        undo("merge_pr", data.clone()).unwrap().already_done,
+        Some("not merged")
+    );
+    let merged = github
+        .execute(
+            "merge_pr",
+            &json!({"repo": REPO, "number": number, "base": "main"}),
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(merged.output["merged"], true);
+    let before_tree = env.api.commit(REPO, &main).tree;
+    let reverted = undo("merge_pr", data.clone()).unwrap();
+    assert_eq!(reverted.already_done, None);
+    let tip = env.api.branch(REPO, "main").unwrap();
+    assert_eq!(env.api.commit(REPO, &tip).tree, before_tree);
+    // And once more: the revert is already there.
+    assert_eq!(
+        undo("merge_pr", data).unwrap().already_done,
+        Some("reverted")
+    );
+    assert_eq!(env.api.branch(REPO, "main").as_deref(), Some(tip.as_str()));
 }

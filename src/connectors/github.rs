@@ -272,12 +272,14 @@ impl GithubConnector {
     }
 }
 
-/// The permission a fine-grained token needs for an action, named when GitHub answers 403.
+/// What a fine-grained token needs for an action and its inverse, named when GitHub answers
+/// 403.
 fn permission(action: &str) -> &'static str {
     match action {
-        "create_pr" | "close_pr" => "pull requests: write",
-        "create_issue" | "close_issue" => "issues: write",
-        _ => "contents: write",
+        "create_pr" | "close_pr" => "`pull requests: write`",
+        "create_issue" | "close_issue" => "`issues: write`",
+        "push_commit" => "`contents: write`",
+        _ => "`contents: write` and `pull requests: read`",
     }
 }
 

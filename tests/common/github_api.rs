@@ -110,6 +110,7 @@ impl GithubApi {
             rate_remaining: 5000,
             page_cap: 100,
             next_id: 1000,
+            read_only: false,
         }));
         let thread = {
             let server = Arc::clone(&server);
@@ -345,6 +346,11 @@ impl GithubApi {
         self.state().rate_remaining = remaining;
     }
 
+    /// Makes the token read-only: every write is answered 403.
+    pub fn set_read_only(&self, read_only: bool) {
+        self.state().read_only = read_only;
+    }
+
     /// The largest `per_page` honoured (GitHub's is 100), to paginate small lists.
     pub fn set_page_cap(&self, cap: usize) {
         self.state().page_cap = cap;
@@ -362,6 +368,8 @@ struct State {
     rate_remaining: u32,
     page_cap: usize,
     next_id: u64,
+    /// Answer every write with 403, as GitHub does for a token without write permission.
+    read_only: bool,
 }
 
 struct Repo {
@@ -737,6 +745,9 @@ impl State {
                 403,
                 "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.",
             )
+        } else if self.read_only && method != "GET" {
+            self.rate_remaining -= 1;
+            error(403, "Resource not accessible by personal access token")
         } else {
             self.rate_remaining -= 1;
             let (path, query) = url.split_once('?').unwrap_or((url, ""));

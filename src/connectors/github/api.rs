@@ -46,8 +46,8 @@ pub struct Api {
     base_url: String,
     /// The variable the token came from, named in messages about a refused token.
     token_env: Option<String>,
-    /// What the running action needs from a fine-grained token (`contents: write`), named
-    /// when GitHub answers 403.
+    /// What the running action needs from a fine-grained token (`` `contents: write` ``),
+    /// named when GitHub answers 403.
     permission: Cell<&'static str>,
 }
 
@@ -95,7 +95,7 @@ impl Api {
             runtime,
             base_url,
             token_env: None,
-            permission: Cell::new("contents: read"),
+            permission: Cell::new("`contents: read`"),
         })
     }
 
@@ -232,8 +232,8 @@ impl Api {
                         )
                     }
                     403 => format!(
-                        "GitHub answered {answer} — {request}; {token} needs the `{}` \
-                         permission on this repository",
+                        "GitHub answered {answer} — {request}; {token} needs {} on this \
+                         repository",
                         self.permission.get()
                     ),
                     404 => format!(
