@@ -343,12 +343,14 @@ pub fn push_commit(
         return Err(ConnectorError::BadArgs("`commit_message` is empty".into()));
     }
     let files = files(args)?;
-    let tip = branch_sha(api, repo, branch)?.ok_or_else(|| {
-        ConnectorError::Failed(format!(
+    let Some(tip) = branch_sha(api, repo, branch)? else {
+        // GitHub answers 404 for a missing repository too: say which it is.
+        repository(api, repo)?;
+        return Err(ConnectorError::Failed(format!(
             "there is no branch `{branch}` in {}; create it first (create_branch)",
             repo.full_name()
-        ))
-    })?;
+        )));
+    };
     let trees = Trees::new(api, repo);
     let parent_tree = trees.tree_of(&tip)?;
     let mut entries = Vec::new();
@@ -365,6 +367,11 @@ pub fn push_commit(
             Found::Directory => {
                 return Err(ConnectorError::Refused(format!(
                     "`{path}` on `{branch}` is a directory; push_commit writes files only"
+                )));
+            }
+            Found::BelowFile => {
+                return Err(ConnectorError::Refused(format!(
+                    "`{path}` cannot be written on `{branch}`: a directory on its way is a file"
                 )));
             }
         };

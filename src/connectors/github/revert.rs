@@ -113,7 +113,7 @@ pub fn revert_merge(api: &Api, data: &Data, output: &Json) -> Result<UndoOutcome
             let now = match trees.lookup(&tip_tree, path)? {
                 Found::File(leaf) => Some(leaf),
                 Found::Missing => None,
-                Found::Directory => {
+                Found::Directory | Found::BelowFile => {
                     already_reverted = false;
                     break;
                 }

@@ -36,6 +36,8 @@ pub enum Found {
     Missing,
     Directory,
     File(Leaf),
+    /// A part of the path before the last is a file, so nothing can be under it.
+    BelowFile,
 }
 
 /// The trees of one repository, each fetched once.
@@ -136,7 +138,7 @@ impl<'a> Trees<'a> {
             };
             match (entry.leaf(), parts.peek().is_some()) {
                 (Some(leaf), false) => return Ok(Found::File(leaf)),
-                (Some(_), true) => return Ok(Found::Missing),
+                (Some(_), true) => return Ok(Found::BelowFile),
                 (None, false) => return Ok(Found::Directory),
                 (None, true) => tree = entry.sha.clone(),
             }
