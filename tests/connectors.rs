@@ -89,7 +89,14 @@ fn cannot_undo(result: Result<UndoOutcome, ConnectorError>) -> String {
 fn kinds_and_action_tables_are_known_without_opening_anything() {
     assert_eq!(
         connector_kinds(),
-        &["filesystem", "sqlite", "postgres", "slack", "hubspot"]
+        &[
+            "filesystem",
+            "sqlite",
+            "postgres",
+            "github",
+            "slack",
+            "hubspot"
+        ]
     );
     let fs_actions: Vec<&str> = actions_of("filesystem")
         .unwrap()
@@ -127,7 +134,8 @@ fn kinds_and_action_tables_are_known_without_opening_anything() {
         .map(|a| a.name)
         .collect();
     assert_eq!(postgres, names, "one table serves both SQL connectors");
-    assert!(actions_of("github").is_none());
+    assert!(actions_of("github").is_some());
+    assert!(actions_of("gitlab").is_none());
 }
 
 // ---------------------------------------------------------------------------------------------

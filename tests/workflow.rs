@@ -843,7 +843,7 @@ fn template_values_know_their_templates() {
 /// The parameters of the embedded connectors' actions (SPEC §6), by the system the built-ins
 /// call them on (`db` is the user's sqlite or postgres system): (system, action, required,
 /// optional).
-const ACTIONS: [(&str, &str, &[&str], &[&str]); 13] = [
+const ACTIONS: [(&str, &str, &[&str], &[&str]); 14] = [
     (
         "filesystem",
         "write_file",
@@ -863,6 +863,13 @@ const ACTIONS: [(&str, &str, &[&str], &[&str]); 13] = [
         &["where", "columns", "order_by", "limit"],
     ),
     ("db", "insert_row", &["table", "values"], &[]),
+    ("github", "create_branch", &["repo", "branch"], &["from"]),
+    (
+        "github",
+        "create_pr",
+        &["repo", "branch", "title"],
+        &["base", "body", "draft"],
+    ),
     (
         "slack",
         "post_message",
@@ -902,7 +909,8 @@ fn every_builtin_loads_and_uses_real_policies_and_actions() {
             "delete_rows",
             "db_safe_insert",
             "post_slack_message",
-            "new_lead"
+            "new_lead",
+            "agent_pr_workflow"
         ]
     );
     for name in names {

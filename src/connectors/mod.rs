@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 
 mod base64;
 pub mod filesystem;
+pub mod github;
 pub mod http;
 pub mod hubspot;
 pub mod postgres;
@@ -14,6 +15,7 @@ pub mod sql;
 pub mod sqlite;
 
 pub use filesystem::FilesystemConnector;
+pub use github::GithubConnector;
 pub use hubspot::HubspotConnector;
 pub use postgres::PostgresConnector;
 pub use slack::SlackConnector;
@@ -25,6 +27,7 @@ pub fn connector_kinds() -> &'static [&'static str] {
         filesystem::KIND,
         sqlite::KIND,
         postgres::KIND,
+        github::KIND,
         slack::KIND,
         hubspot::KIND,
     ]
@@ -36,6 +39,7 @@ pub fn actions_of(kind: &str) -> Option<&'static [ActionSpec]> {
     match kind {
         filesystem::KIND => Some(filesystem::ACTIONS),
         sqlite::KIND | postgres::KIND => Some(sql::ACTIONS),
+        github::KIND => Some(github::ACTIONS),
         slack::KIND => Some(slack::ACTIONS),
         hubspot::KIND => Some(hubspot::ACTIONS),
         _ => None,

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use super::EngineError;
 use crate::config::{Config, SystemConfig};
 use crate::connectors::filesystem::FilesystemConnector;
+use crate::connectors::github::GithubConnector;
 use crate::connectors::http::HttpSettings;
 use crate::connectors::hubspot::HubspotConnector;
 use crate::connectors::postgres::PostgresConnector;
@@ -90,6 +91,13 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
                 }
             })?;
             Ok(Rc::new(connector))
+        }
+        "github" => {
+            let (base_url, token) = http_credentials(name, system)?;
+            let variable = system.token_env.as_deref().unwrap_or_default();
+            let connector = GithubConnector::new(base_url, token)
+                .map_err(|e| ConnectorError::Refused(format!("system `{name}` (github): {e}")))?;
+            Ok(Rc::new(connector.with_token_env(variable)))
         }
         "slack" => Ok(Rc::new(SlackConnector::new(http_settings(name, system)?)?)),
         "hubspot" => Ok(Rc::new(HubspotConnector::new(http_settings(

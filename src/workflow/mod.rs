@@ -40,7 +40,7 @@ use template::Reference;
 use crate::policy::diagnostic::did_you_mean;
 
 /// The built-in workflows, compiled into the binary: (name, YAML).
-const BUILTINS: [(&str, &str); 8] = [
+const BUILTINS: [(&str, &str); 9] = [
     (
         "write_file",
         include_str!("../../workflows/write_file.yaml"),
@@ -70,6 +70,10 @@ const BUILTINS: [(&str, &str); 8] = [
         include_str!("../../workflows/post_slack_message.yaml"),
     ),
     ("new_lead", include_str!("../../workflows/new_lead.yaml")),
+    (
+        "agent_pr_workflow",
+        include_str!("../../workflows/agent_pr_workflow.yaml"),
+    ),
 ];
 
 /// The fields of `actor` a template can read.

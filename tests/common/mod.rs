@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api_server;
+pub mod github_api;
 pub mod hubspot_api;
 pub mod pg;
 pub mod project;
