@@ -843,7 +843,7 @@ fn template_values_know_their_templates() {
 /// The parameters of the embedded connectors' actions (SPEC §6), by the system the built-ins
 /// call them on (`db` is the user's sqlite or postgres system): (system, action, required,
 /// optional).
-const ACTIONS: [(&str, &str, &[&str], &[&str]); 14] = [
+const ACTIONS: [(&str, &str, &[&str], &[&str]); 15] = [
     (
         "filesystem",
         "write_file",
