@@ -1099,9 +1099,13 @@ fn a_dry_run_shows_the_rollback_plan_and_sends_nothing() {
 // The connector itself: journal failures and interrupted runs
 
 fn connector(api: &GithubApi) -> enact::connectors::GithubConnector {
-    enact::connectors::GithubConnector::new(Some(api.url().to_string()), TOKEN.to_string())
-        .unwrap()
-        .with_token_env("GITHUB_TOKEN")
+    enact::connectors::GithubConnector::new(enact::connectors::http::HttpSettings {
+        base_url: Some(api.url().to_string()),
+        token: TOKEN.to_string(),
+        token_env: "GITHUB_TOKEN".to_string(),
+        timeout: enact::config::DEFAULT_HTTP_TIMEOUT,
+    })
+    .unwrap()
 }
 
 /// The requests that change something on GitHub (a tree object changes no branch).

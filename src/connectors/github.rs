@@ -15,6 +15,7 @@ mod undo;
 
 use serde_json::{Map, Value as Json};
 
+use super::http::HttpSettings;
 use super::{
     ActionOutcome, ActionSpec, Connector, ConnectorError, Effect, Inverse, ParamSpec, ParamType,
     UndoOutcome, check_args, find_action,
@@ -253,18 +254,13 @@ pub struct GithubConnector {
 }
 
 impl GithubConnector {
-    /// A connector on `base_url` (GitHub's public API when `None`) acting with `token`. Nothing
-    /// is sent until a step runs; the token never appears in an error.
-    pub fn new(base_url: Option<String>, token: String) -> Result<Self, ConnectorError> {
+    /// A connector on `settings.base_url` (GitHub's public API when `None`) acting with its
+    /// token, each request bounded by its timeout. Nothing is sent until a step runs; the token
+    /// never appears in an error (a refused one is named by its variable).
+    pub fn new(settings: HttpSettings) -> Result<Self, ConnectorError> {
         Ok(GithubConnector {
-            api: Api::new(base_url, &token)?,
+            api: Api::new(&settings)?,
         })
-    }
-
-    /// Names the variable the token came from, so that a refused token is reported by it.
-    pub fn with_token_env(mut self, variable: &str) -> Self {
-        self.api.set_token_env(variable);
-        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -543,6 +539,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn settings(base_url: &str) -> HttpSettings {
+        HttpSettings {
+            base_url: Some(base_url.to_string()),
+            token: "t".to_string(),
+            token_env: "GH".to_string(),
+            timeout: crate::config::DEFAULT_HTTP_TIMEOUT,
+        }
+    }
+
     #[test]
     fn repositories_are_owner_slash_name_and_nothing_else() {
         let repo = Repo::parse("acme-inc/app.rs_2").unwrap();
@@ -597,9 +602,7 @@ mod tests {
 
     #[test]
     fn arguments_are_checked_before_any_request() {
-        let connector = GithubConnector::new(Some("http://127.0.0.1:9".into()), "t".into())
-            .unwrap()
-            .with_token_env("GH");
+        let connector = GithubConnector::new(settings("http://127.0.0.1:9")).unwrap();
         let mut never = |_: &Json| -> Result<(), String> { panic!("nothing may be journaled") };
         let cases = [
             (
@@ -664,8 +667,7 @@ mod tests {
 
     #[test]
     fn malformed_rollback_data_is_refused() {
-        let connector =
-            GithubConnector::new(Some("http://127.0.0.1:9".into()), "t".into()).unwrap();
+        let connector = GithubConnector::new(settings("http://127.0.0.1:9")).unwrap();
         let error = connector
             .undo(
                 "delete_branch",

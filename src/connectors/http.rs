@@ -260,12 +260,18 @@ pub fn describe_duration(duration: Duration) -> String {
     }
 }
 
-fn check_base_url(service: &str, url: &str) -> Result<(), ConnectorError> {
+/// Refuses a base URL that is not http(s), that carries a user, query, fragment or spaces,
+/// or that is plain `http://` anywhere but the loopback address (the token would cross the
+/// network in clear text). Shared by every HTTP connector, GitHub's included.
+pub(crate) fn check_base_url(service: &str, url: &str) -> Result<(), ConnectorError> {
     let refuse = |why: &str| {
         Err(ConnectorError::Refused(format!(
             "the {service} base_url `{url}` {why}"
         )))
     };
+    if url.contains(['?', '#', '@']) || url.chars().any(char::is_whitespace) {
+        return refuse("may hold no user, query, fragment or spaces");
+    }
     if let Some(rest) = url.strip_prefix("http://") {
         let host = host_of(rest);
         if !is_loopback(host) {
@@ -338,7 +344,9 @@ mod tests {
         }
         assert!(refusal("http://slack.example.com/api").contains("clear text"));
         assert!(refusal("http://127.0.0.1.evil.example/api").contains("clear text"));
-        assert!(refusal("http://user@10.0.0.1/api").contains("clear text"));
+        assert!(refusal("http://10.0.0.1/api").contains("clear text"));
+        assert!(refusal("http://user@127.0.0.1/api").contains("no user"));
+        assert!(refusal("https://slack.com/api?team=x").contains("no user, query"));
         assert!(refusal("ftp://slack.example.com").contains("https://"));
         assert!(refusal("https:///api").contains("no host"));
     }

@@ -93,11 +93,9 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
             Ok(Rc::new(connector))
         }
         "github" => {
-            let (base_url, token) = http_credentials(name, system)?;
-            let variable = system.token_env.as_deref().unwrap_or_default();
-            let connector = GithubConnector::new(base_url, token)
+            let connector = GithubConnector::new(http_settings(name, system)?)
                 .map_err(|e| ConnectorError::Refused(format!("system `{name}` (github): {e}")))?;
-            Ok(Rc::new(connector.with_token_env(variable)))
+            Ok(Rc::new(connector))
         }
         "slack" => Ok(Rc::new(SlackConnector::new(http_settings(name, system)?)?)),
         "hubspot" => Ok(Rc::new(HubspotConnector::new(http_settings(

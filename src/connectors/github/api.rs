@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::connectors::ConnectorError;
+use crate::connectors::http::{HttpSettings, check_base_url};
 
 /// GitHub's public API, used when the config gives no `base_url`.
 pub const PUBLIC_API: &str = "https://api.github.com";
@@ -23,8 +24,8 @@ pub const PUBLIC_API: &str = "https://api.github.com";
 const PAGE_SIZE: u32 = 100;
 const MAX_PAGES: usize = 100;
 
+/// Connecting gets at most this long, within the system's `timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A failed request: the HTTP status when GitHub answered, and the message for the step.
 #[derive(Debug)]
@@ -45,18 +46,22 @@ pub struct Api {
     runtime: tokio::runtime::Runtime,
     base_url: String,
     /// The variable the token came from, named in messages about a refused token.
-    token_env: Option<String>,
+    token_env: String,
     /// What the running action needs from a fine-grained token (`` `contents: write` ``),
     /// named when GitHub answers 403.
     permission: Cell<&'static str>,
 }
 
 impl Api {
-    pub fn new(base_url: Option<String>, token: &str) -> Result<Api, ConnectorError> {
-        let base_url = base_url
-            .map(|url| url.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| PUBLIC_API.to_string());
-        check_base_url(&base_url)?;
+    pub fn new(settings: &HttpSettings) -> Result<Api, ConnectorError> {
+        let base_url = settings
+            .base_url
+            .as_deref()
+            .unwrap_or(PUBLIC_API)
+            .trim_end_matches('/')
+            .to_string();
+        check_base_url("GitHub", &base_url)?;
+        let token = settings.token.as_str();
         // octocrab puts the token in a header value and panics on one it cannot hold.
         if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ConnectorError::Refused(
@@ -79,9 +84,9 @@ impl Api {
                 .base_uri(base_url.as_str())
                 .map_err(|e| bad_base_url(&base_url, &e.to_string()))?
                 .personal_token(token.to_string())
-                .set_connect_timeout(Some(CONNECT_TIMEOUT))
-                .set_read_timeout(Some(READ_TIMEOUT))
-                .set_write_timeout(Some(READ_TIMEOUT))
+                .set_connect_timeout(Some(CONNECT_TIMEOUT.min(settings.timeout)))
+                .set_read_timeout(Some(settings.timeout))
+                .set_write_timeout(Some(settings.timeout))
                 .build()
                 .map_err(|e| {
                     ConnectorError::Failed(format!(
@@ -94,13 +99,9 @@ impl Api {
             crab,
             runtime,
             base_url,
-            token_env: None,
+            token_env: settings.token_env.clone(),
             permission: Cell::new("`contents: read`"),
         })
-    }
-
-    pub fn set_token_env(&mut self, variable: &str) {
-        self.token_env = Some(variable.to_string());
     }
 
     pub fn base_url(&self) -> &str {
@@ -198,10 +199,7 @@ impl Api {
     /// be reached or understood; always the request.
     fn explain(&self, method: &str, route: &str, error: &octocrab::Error) -> ApiError {
         let request = format!("{method} {}", self.display_route(route));
-        let token = match &self.token_env {
-            Some(variable) => format!("the token in `{variable}`"),
-            None => "the token".to_string(),
-        };
+        let token = format!("the token in `{}`", self.token_env);
         match error {
             octocrab::Error::GitHub { source, .. } => {
                 let status = source.status_code.as_u16();
@@ -272,29 +270,6 @@ impl Api {
     fn display_route<'r>(&self, route: &'r str) -> &'r str {
         route.strip_prefix(self.base_url.as_str()).unwrap_or(route)
     }
-}
-
-fn check_base_url(url: &str) -> Result<(), ConnectorError> {
-    let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    else {
-        return Err(bad_base_url(
-            url,
-            "it must start with https:// (or http://)",
-        ));
-    };
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(bad_base_url(url, "it has no host"));
-    }
-    if url.contains(['?', '#', '@']) || url.chars().any(char::is_whitespace) {
-        return Err(bad_base_url(
-            url,
-            "it may hold no query, fragment, user or spaces",
-        ));
-    }
-    Ok(())
 }
 
 fn bad_base_url(url: &str, why: &str) -> ConnectorError {
@@ -390,6 +365,15 @@ mod tests {
         assert_eq!(github_message("Not Found", None), "Not Found");
     }
 
+    fn settings(base_url: Option<&str>, token: &str) -> HttpSettings {
+        HttpSettings {
+            base_url: base_url.map(str::to_string),
+            token: token.to_string(),
+            token_env: "GITHUB_TOKEN".to_string(),
+            timeout: crate::config::DEFAULT_HTTP_TIMEOUT,
+        }
+    }
+
     #[test]
     fn base_urls_are_checked_before_any_request() {
         for bad in [
@@ -398,21 +382,25 @@ mod tests {
             "https://",
             "https://h/api?x=1",
             "https://u@h",
+            "http://github.example.com/api/v3",
         ] {
-            let error = Api::new(Some(bad.to_string()), "t").err().unwrap();
+            let error = Api::new(&settings(Some(bad), "t")).err().unwrap();
             assert!(
-                error.to_string().contains("cannot be used"),
+                error.to_string().contains("GitHub base_url"),
                 "{bad}: {error}"
             );
         }
-        let api = Api::new(Some("https://ghe.example.com/api/v3/".into()), "t").unwrap();
+        let api = Api::new(&settings(Some("https://ghe.example.com/api/v3/"), "t")).unwrap();
         assert_eq!(api.base_url(), "https://ghe.example.com/api/v3");
-        assert_eq!(Api::new(None, "t").unwrap().base_url(), PUBLIC_API);
+        assert_eq!(
+            Api::new(&settings(None, "t")).unwrap().base_url(),
+            PUBLIC_API
+        );
     }
 
     #[test]
     fn a_token_a_header_cannot_carry_is_refused_without_showing_it() {
-        let error = Api::new(None, "ghp_secret\nvalue")
+        let error = Api::new(&settings(None, "ghp_secret\nvalue"))
             .err()
             .unwrap()
             .to_string();
