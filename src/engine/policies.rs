@@ -42,6 +42,15 @@ pub fn load_policies(
     if !diagnostics.is_empty() {
         return Err(EngineError::Policies(diagnostics));
     }
+    Ok(PolicySetup {
+        sha256: fingerprint(&uses)?,
+        uses,
+    })
+}
+
+/// SHA-256 over each use's policy id, source text, parameters and level, in order: what a
+/// receipt's `policy_set_sha256` records.
+pub(crate) fn fingerprint(uses: &[PolicyUse]) -> Result<String, EngineError> {
     let fingerprint: Vec<serde_json::Value> = uses
         .iter()
         .map(|u| {
@@ -55,13 +64,14 @@ pub fn load_policies(
         .collect();
     let bytes = canonical_json(&serde_json::Value::Array(fingerprint))
         .map_err(|e| EngineError::Internal(e.to_string()))?;
-    Ok(PolicySetup {
-        uses,
-        sha256: sha256_hex(&bytes),
-    })
+    Ok(sha256_hex(&bytes))
 }
 
-fn bind_entry(entry: &PolicyEntry, base: &Path) -> Result<Vec<PolicyUse>, Vec<Diagnostic>> {
+/// The uses of one entry: a library policy, or every policy of a file.
+pub(crate) fn bind_entry(
+    entry: &PolicyEntry,
+    base: &Path,
+) -> Result<Vec<PolicyUse>, Vec<Diagnostic>> {
     let one_error = |message: String| vec![Diagnostic::new(Code::UnknownPolicy, message)];
     match &entry.source {
         PolicySource::Library(id) => {
