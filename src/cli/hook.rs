@@ -408,9 +408,23 @@ fn install(out: &Output, dir: Option<&Path>) -> u8 {
 fn install_in(dir: &Path) -> Result<String, String> {
     let mut report = String::new();
 
-    // The config first: a broken one stops the install before anything is written.
+    // Everything that can refuse comes first, so a refusal leaves the project as it was: the
+    // settings merge (a broken file), then the config (a broken one).
+    let settings_path = dir.join(".claude").join("settings.json");
+    let settings_name = shown(dir, &settings_path);
+    let existing = match std::fs::read_to_string(&settings_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {settings_name}: {e}")),
+    };
+    let (merged, changed) =
+        settings::merge(&settings_name, existing.as_deref()).map_err(|e| e.to_string())?;
+    let policies_problem = |e: crate::engine::EngineError| {
+        format!("{e}; fix the hook's policies in the config, then run `enact hook install` again")
+    };
     let config = match Config::discover(None, dir).map_err(|e| e.to_string())? {
         config if config.file.is_some() => {
+            HookPolicies::load(&config).map_err(policies_problem)?;
             let file = config.file.clone().unwrap_or_default();
             report.push_str(&format!("kept     {} (already there)\n", shown(dir, &file)));
             with_secret_file(config, dir, &mut report)?
@@ -423,9 +437,7 @@ fn install_in(dir: &Path) -> Result<String, String> {
             Config::load(&path).map_err(|e| e.to_string())?
         }
     };
-    let policies = HookPolicies::load(&config).map_err(|e| {
-        format!("{e}; fix the hook's policies in the config, then run `enact hook install` again")
-    })?;
+    let policies = HookPolicies::load(&config).map_err(policies_problem)?;
 
     if let Some(secret) = &config.secret_file {
         if secret.exists() {
@@ -451,15 +463,6 @@ fn install_in(dir: &Path) -> Result<String, String> {
         report.push_str(&format!("added    {}/ to .gitignore\n", relative.display()));
     }
 
-    let settings_path = dir.join(".claude").join("settings.json");
-    let settings_name = shown(dir, &settings_path);
-    let existing = match std::fs::read_to_string(&settings_path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {settings_name}: {e}")),
-    };
-    let (merged, changed) =
-        settings::merge(&settings_name, existing.as_deref()).map_err(|e| e.to_string())?;
     if changed {
         write_atomically(&settings_path, &merged)?;
         let verb = if existing.is_some() {

@@ -518,7 +518,7 @@ pub fn handle(input: &str, options: &HookOptions) -> HookRun {
         Ok(config) => config,
         Err(error) => {
             return denied(format!(
-                "{error}. Fix the config (`enact hook test EVENT` checks the setup without Claude Code)"
+                "{error}\nFix the config; `enact hook test EVENT` checks the setup without Claude Code."
             ));
         }
     };

@@ -227,10 +227,17 @@ impl<'a> Input<'a> {
         match self.map.get(key) {
             None | Some(Json::Null) => Ok(None),
             Some(Json::String(text)) => Ok(Some(text)),
-            Some(other) => Err(self.problem(format!(
-                "a `{key}` that is {}, not a string",
-                json_kind(other)
-            ))),
+            Some(other) => {
+                let article = if key.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                Err(self.problem(format!(
+                    "{article} `{key}` that is {}, not a string",
+                    json_kind(other)
+                )))
+            }
         }
     }
 
