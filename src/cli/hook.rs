@@ -252,7 +252,12 @@ fn event_text(run: &HookRun) -> String {
         text.push_str(&format!("  ✗ {reason}\n"));
     }
     if judgement.problem.is_none() {
-        let (count, of) = (judgement.policy_results.len(), run.policy_count);
+        let count = judgement
+            .policy_results
+            .iter()
+            .filter(|r| r.policy != crate::engine::hook::GUARD)
+            .count();
+        let of = run.policy_count;
         let answered = match run.answer.permission {
             Permission::Deny => format!("answer: deny (exit {BLOCKING_EXIT})"),
             Permission::Ask => "answer: ask the user".to_string(),

@@ -13,6 +13,7 @@ use super::policies::{bind_entry, fingerprint};
 use super::run::record;
 use super::{Actor, EngineError, Project, Systems, policy_env, timestamp};
 use crate::config::{Config, OnPass};
+use crate::hook::guard::{self, HookFiles};
 use crate::hook::{
     Answer, HookEvent, PathBase, Permission, ToolAction, ToolKind, map_tool, tool_listed,
 };
@@ -29,6 +30,9 @@ use crate::workflow::{PolicyEntry, PolicySource};
 /// Identifies the tool mapping in receipts (`workflow_sha256` is the SHA-256 of this text): it
 /// changes when the fields presented for a tool do.
 pub const HOOK_MAPPING: &str = "enact hook claude-code: tool mapping v1";
+
+/// The name the hook's guard of its own files is recorded under (see `hook::guard`).
+pub const GUARD: &str = "enact.hook_files";
 
 /// Strings longer than this are cut in receipts, with the length and SHA-256 of the whole: a
 /// receipt per tool call must stay small, and the hash still pins what was judged.
@@ -184,21 +188,22 @@ impl Judgement {
                     OnPass::Allow => Permission::Allow,
                     OnPass::Defer => Permission::Defer,
                 },
-                reason: format!(
-                    "Enact: {} policies passed this {tool} call.{receipt}",
-                    self.policy_results.len()
-                ),
+                reason: match self.policy_results.len() {
+                    1 => format!("Enact: 1 policy passed this {tool} call.{receipt}"),
+                    n => format!("Enact: {n} policies passed this {tool} call.{receipt}"),
+                },
             },
         }
     }
 }
 
-/// Where the hook is: the project root (for path policies, "the workspace") and the home
-/// directory, both canonical so that they compare with canonical paths.
+/// Where the hook is: the project root (for path policies, "the workspace"), the home
+/// directory, and the files the hook runs on — all canonical, to compare with canonical paths.
 #[derive(Debug, Clone)]
 pub struct HookSite {
     pub project_root: String,
     pub home: String,
+    pub files: HookFiles,
 }
 
 impl HookSite {
@@ -206,9 +211,31 @@ impl HookSite {
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/root"));
+        let root = PathBuf::from(canonical_dir(&config.base));
+        let mut guarded: Vec<PathBuf> = vec![
+            root.join(".claude/settings.json"),
+            root.join(".claude/settings.local.json"),
+        ];
+        guarded.extend(config.file.clone());
+        if let crate::config::ReceiptsLocation::Directory(dir) = &config.receipts {
+            guarded.push(dir.clone());
+        }
+        let policy_files = config
+            .hook
+            .iter()
+            .flat_map(|h| h.policies.iter().flatten())
+            .filter_map(|e| match &e.entry.source {
+                PolicySource::File(path) => Some(path.clone()),
+                PolicySource::Library(_) => None,
+            });
+        guarded.extend(policy_files);
         HookSite {
-            project_root: canonical_dir(&config.base),
+            project_root: root.to_string_lossy().into_owned(),
             home: canonical_dir(&home),
+            files: HookFiles {
+                guarded: guarded.iter().map(|p| canonical_dir(p)).collect(),
+                secret: config.secret_file.as_deref().map(canonical_dir),
+            },
         }
     }
 }
@@ -250,6 +277,17 @@ pub fn judge(
             );
         }
     };
+    // Whatever the policies say, the hook's own files stay out of reach; the policies are still
+    // evaluated and recorded, so the receipt shows every reason.
+    let guarded = guard::check(&action, &site.files, &base).map(|reason| PolicyRecord {
+        policy: GUARD.into(),
+        status: "BLOCK".into(),
+        level: "hard".into(),
+        stage: "hook".into(),
+        reason,
+        evidence: json!({ "files": site.files.guarded, "secret": site.files.secret }),
+        location: "built-in".into(),
+    });
     let args = Value::from(&Json::Object(action.args.clone()));
     let actor = hook_actor(event);
     let request = Request {
@@ -299,6 +337,10 @@ pub fn judge(
             _ => {}
         }
     }
+    if let Some(record) = &guarded {
+        verdict = Verdict::Deny;
+        reasons.push(format!("{GUARD}: {}", record.reason));
+    }
     if action.kind == ToolKind::Unknown && verdict == Verdict::Pass {
         verdict = Verdict::Ask;
         reasons.push(format!(
@@ -310,7 +352,11 @@ pub fn judge(
         verdict,
         tool: Some(action.tool.clone()),
         action: Some(action_json(&action)),
-        policy_results: results.iter().map(|r| record(r, "hook")).collect(),
+        policy_results: results
+            .iter()
+            .map(|r| record(r, "hook"))
+            .chain(guarded)
+            .collect(),
         reasons,
         problem: None,
     }

@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod event;
+pub mod guard;
 pub mod paths;
 pub mod settings;
 mod sql;

@@ -1,4 +1,4 @@
-//! Paths as the tool will really reach them: `~` and `$HOME` expanded, made absolute against the
+//! Paths as the tool will really reach them: `~`, `$HOME` and `$PWD` expanded, made absolute against the
 //! event's working directory, `.` and `..` collapsed, and symlinks resolved as far as the path
 //! exists — so `link/../.env`, `./../proj/.env` and a symlink named `notes.txt` pointing at
 //! `~/.ssh/id_rsa` are judged as the files they are.
@@ -27,7 +27,8 @@ impl PathBase {
     }
 }
 
-/// `~`, `~user`, `$HOME` and `${HOME}` expanded and a relative path joined to `cwd`, with `.`
+/// `~`, `~user`, `$HOME`/`${HOME}` and `$PWD`/`${PWD}` expanded and a relative path joined to
+/// `cwd`, with `.`
 /// and `..` kept as written.
 fn expand(path: &str, cwd: &str, home: &str) -> String {
     if path == "~" || path.starts_with("~/") {
@@ -42,11 +43,16 @@ fn expand(path: &str, cwd: &str, home: &str) -> String {
         };
         return format!("{home}{tail}");
     }
-    for variable in ["${HOME}", "$HOME"] {
+    for (variable, value) in [
+        ("${HOME}", home),
+        ("$HOME", home),
+        ("${PWD}", cwd),
+        ("$PWD", cwd),
+    ] {
         if let Some(rest) = path.strip_prefix(variable)
             && (rest.is_empty() || rest.starts_with('/'))
         {
-            return format!("{home}{rest}");
+            return format!("{value}{rest}");
         }
     }
     if path.starts_with('/') {
