@@ -504,9 +504,40 @@ fn scrub_strings(value: &mut Json) {
     }
 }
 
+/// The literal every detector of the secret scanner starts from (`policy::analysis::secrets`):
+/// a text with none of them holds no secret it could find, and the scanner's automaton — a
+/// couple of milliseconds to build — is then never built for a receipt. Case matters except
+/// for the AWS secret-key assignment, which is matched without case.
+const SECRET_MARKS: &[&str] = &[
+    "sk-",
+    "gh",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "xapp-",
+    "hooks.slack.com",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "ya29.",
+    "sk_",
+    "rk_",
+    "hf_",
+    "npm_",
+    "-----BEGIN ",
+];
+
+fn may_hold_a_secret(text: &str) -> bool {
+    SECRET_MARKS.iter().any(|mark| text.contains(mark))
+        || text.len() >= 40 && text.to_ascii_lowercase().contains("aws")
+}
+
 /// `text` with each credential the secret scanner finds replaced by `[REDACTED kind]`; `None`
 /// when it holds none.
 fn without_secrets(text: &str) -> Option<String> {
+    if !may_hold_a_secret(text) {
+        return None;
+    }
     let found = secrets::find(text);
     if found.is_empty() {
         return None;
@@ -679,6 +710,46 @@ mod tests {
             "[{} bytes in all, sha256 ",
             RECEIPT_STRING_LIMIT + 10
         )));
+    }
+
+    #[test]
+    fn the_prescreen_lets_every_kind_of_secret_through_to_the_scanner() {
+        let keys = [
+            "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH",
+            "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "github_pat_11ABCDEFGHIJKLMNOPQRST_abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvw",
+            "glpat-abcdefghijklmnopqrst",
+            "xoxb-123456789012-123456789012-abcdefghijklmnop",
+            "https://hooks.slack.com/services/T0123ABCD/B0123ABCD/abcdefghijklmnopqrstuvwx",
+            "AKIAIOSFODNN7EXAMPLE",
+            "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234",
+            "ya29.abcdefghijklmnopqrstuvwxyz",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "rk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "hf_abcdefghijklmnopqrstuvwxyzabcdefgh",
+            "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAabcdefghijklmnopqrstuvwxyz0123456789abcd\n-----END RSA PRIVATE KEY-----",
+        ];
+        for key in keys {
+            let text = format!("export X={key} # set");
+            assert!(!secrets::find(&text).is_empty(), "the scanner finds {key}");
+            assert!(may_hold_a_secret(&text), "the prescreen lets {key} through");
+            assert!(
+                !without_secrets(&text)
+                    .unwrap()
+                    .contains(&key[key.len() - 6..])
+            );
+        }
+        for clean in [
+            "cargo test --workspace",
+            "git push origin agent/fix-42",
+            "cat README.md",
+        ] {
+            assert!(!may_hold_a_secret(clean), "{clean}");
+        }
     }
 
     #[test]
