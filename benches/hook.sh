@@ -12,8 +12,11 @@ set -euo pipefail
 RUNS=${RUNS:-60}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-cargo build --release --quiet --bin enact
-BIN=$repo/target/release/enact
+# BIN=path/to/enact measures another build (to compare before and after a change).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --bin enact
+  BIN=$repo/target/release/enact
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/project/src"

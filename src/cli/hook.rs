@@ -427,20 +427,19 @@ fn install_in(dir: &Path) -> Result<String, String> {
     let policies_problem = |e: crate::engine::EngineError| {
         format!("{e}; fix the hook's policies in the config, then run `enact hook install` again")
     };
-    let config = match Config::discover(None, dir).map_err(|e| e.to_string())? {
-        config if config.file.is_some() => {
-            HookPolicies::load(&config).map_err(policies_problem)?;
-            let file = config.file.clone().unwrap_or_default();
-            report.push_str(&format!("kept     {} (already there)\n", shown(dir, &file)));
-            with_secret_file(config, dir, &mut report)?
-        }
-        _ => {
-            let path = dir.join(CONFIG_FILE);
-            std::fs::write(&path, CONFIG)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            report.push_str(&format!("created  {CONFIG_FILE}\n"));
-            Config::load(&path).map_err(|e| e.to_string())?
-        }
+    // The project's own config: the hook, started in the project ($CLAUDE_PROJECT_DIR), finds
+    // it before any in a parent directory.
+    let path = dir.join(CONFIG_FILE);
+    let config = if path.is_file() {
+        let config = Config::load(&path).map_err(|e| e.to_string())?;
+        HookPolicies::load(&config).map_err(policies_problem)?;
+        report.push_str(&format!("kept     {CONFIG_FILE} (already there)\n"));
+        with_secret_file(config, dir, &mut report)?
+    } else {
+        std::fs::write(&path, CONFIG)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        report.push_str(&format!("created  {CONFIG_FILE}\n"));
+        Config::load(&path).map_err(|e| e.to_string())?
     };
     let policies = HookPolicies::load(&config).map_err(policies_problem)?;
 
