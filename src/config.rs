@@ -31,6 +31,7 @@ struct RawConfig {
     systems: BTreeMap<String, SystemConfig>,
     #[serde(default)]
     workflows: Vec<PathBuf>,
+    hook: Option<HookConfig>,
 }
 
 /// One system steps may act on, as configured.
@@ -58,6 +59,59 @@ pub struct SystemConfig {
 
 /// How long an HTTP connector's request may take when the system sets no `timeout`.
 pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `hook:`: how `enact hook claude-code` judges an agent's tool calls.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// The policies each tool call is judged by; absent: the built-in default set
+    /// (`hook::DEFAULT_POLICIES`).
+    pub policies: Option<Vec<HookPolicyEntry>>,
+    /// What a call every policy passes is answered.
+    #[serde(default)]
+    pub on_pass: OnPass,
+}
+
+/// One entry of `hook.policies`: a `policies:` entry, optionally limited to some tools.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct HookPolicyEntry {
+    /// Tool names (`Write`, `Bash`) or prefixes ending in `*` (`mcp__github__*`); absent: every
+    /// tool.
+    #[serde(default, deserialize_with = "tool_names")]
+    pub tools: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub entry: PolicyEntry,
+}
+
+/// A `tools:` list: at least one name, none blank (an empty list would switch a policy off
+/// without saying so).
+fn tool_names<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    const EXPECTED: &str = "tool names such as Write, Bash or mcp__github__* (leave `tools` out to apply the policy to every tool)";
+    let tools = Vec::<String>::deserialize(deserializer)?;
+    if tools.is_empty() {
+        return Err(serde::de::Error::invalid_length(0, &EXPECTED));
+    }
+    if let Some(blank) = tools.iter().find(|t| t.trim().is_empty()) {
+        return Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Str(blank),
+            &EXPECTED,
+        ));
+    }
+    Ok(Some(tools))
+}
+
+/// The answer to a call that every policy passes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnPass {
+    /// No decision: Claude Code's own permission settings decide, as they would without Enact.
+    #[default]
+    Defer,
+    /// `allow`: Claude Code runs the call without asking.
+    Allow,
+}
 
 /// The keys each connector kind accepts besides `connector` and `allowed_actions`.
 const CONNECTOR_KEYS: &[(&str, &[&str], &[&str])] = &[
@@ -137,6 +191,8 @@ pub struct Config {
     pub policies: Vec<PolicyEntry>,
     pub systems: BTreeMap<String, SystemConfig>,
     pub workflow_dirs: Vec<PathBuf>,
+    /// `hook:`, absent when the config has none.
+    pub hook: Option<HookConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +260,7 @@ impl Config {
             policies: Vec::new(),
             systems,
             workflow_dirs: Vec::new(),
+            hook: None,
         }
     }
 
@@ -289,6 +346,13 @@ impl Config {
         for entry in &mut policies {
             entry.resolve_relative_to(&base);
         }
+        let mut hook = raw.hook;
+        for entry in hook
+            .iter_mut()
+            .flat_map(|h| h.policies.iter_mut().flatten())
+        {
+            entry.entry.resolve_relative_to(&base);
+        }
         Ok(Config {
             file: Some(path.to_path_buf()),
             receipts,
@@ -298,6 +362,7 @@ impl Config {
             policies,
             systems,
             workflow_dirs: raw.workflows.iter().map(|p| absolute(p)).collect(),
+            hook,
             base,
         })
     }
@@ -387,4 +452,78 @@ fn validate_system(name: &str, system: &SystemConfig) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod hook_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("/p/enact.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn hook_policies_take_the_policies_entry_shape_and_tools() {
+        let config = parse(
+            "hook:\n  on_pass: allow\n  policies:\n    - use: filesystem.dont_touch_ci_cd\n      tools: [Write, Edit]\n    - file: ./agent.enact\n      level: soft\n",
+        )
+        .unwrap();
+        let hook = config.hook.unwrap();
+        assert_eq!(hook.on_pass, OnPass::Allow);
+        let entries = hook.policies.unwrap();
+        assert_eq!(
+            entries[0].tools.as_deref(),
+            Some(&["Write".to_string(), "Edit".to_string()][..])
+        );
+        assert_eq!(entries[0].entry.reference(), "filesystem.dont_touch_ci_cd");
+        assert_eq!(entries[1].tools, None);
+        assert_eq!(entries[1].entry.reference(), "/p/./agent.enact");
+        assert_eq!(
+            entries[1].entry.level,
+            crate::policy::eval::Enforcement::Soft
+        );
+        assert!(parse("receipts: ./r\n").unwrap().hook.is_none());
+        assert_eq!(
+            parse("hook: {}\n").unwrap().hook.unwrap().on_pass,
+            OnPass::Defer
+        );
+    }
+
+    #[test]
+    fn broken_hook_entries_are_located() {
+        for (text, wanted) in [
+            (
+                "hook:\n  policies:\n    - use: git.dont_push_to_mian\n",
+                "did you mean `git.dont_push_to_main`",
+            ),
+            (
+                "hook:\n  policies:\n    - use: db.protect_tables\n",
+                "needs parameter `tables`",
+            ),
+            (
+                "hook:\n  policies:\n    - use: git.dont_force_push\n      tools: []\n",
+                "invalid length 0, expected tool names",
+            ),
+            (
+                "hook:\n  policies:\n    - use: git.dont_force_push\n      tools: [' ']\n",
+                "invalid value",
+            ),
+            (
+                "hook:\n  policies:\n    - use: git.dont_force_push\n      tool: [Bash]\n",
+                "unknown key `tool`",
+            ),
+            (
+                "hook:\n  on_pass: yes\n",
+                "unknown value `yes` in `hook.on_pass`",
+            ),
+            ("hook:\n  polices: []\n", "polices"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains(wanted), "{text}: {error}");
+            assert!(
+                error.contains("enact.yaml:"),
+                "{text}: no location in {error}"
+            );
+        }
+    }
 }

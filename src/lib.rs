@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod engine;
+pub mod hook;
 pub mod policy;
 pub mod receipt;
 pub mod workflow;

@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod explain;
 mod fmt;
+mod hook;
 mod init;
 mod policies;
 mod project;
@@ -98,6 +99,12 @@ enum Command {
         #[arg(long)]
         functions: bool,
     },
+    /// The Claude Code hook: judge a tool call (`claude-code`), install the hook in a project,
+    /// test saved events, print the hook's policies.
+    Hook {
+        #[command(subcommand)]
+        command: hook::HookCommand,
+    },
     /// See Enact at work on embedded defaults in a temporary directory: a push to main
     /// blocked, a workflow passing, a wiped table brought back by one rollback, receipts
     /// verified. No credentials, no network.
@@ -124,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Test { paths, verbose } => test::run(&out, &default_paths(paths), verbose),
         Command::Explain(args) => explain::run(&out, &args),
         Command::Policies { json, functions } => policies::run(&out, json, functions),
+        Command::Hook { command } => hook::run(&out, &command),
         Command::Demo => demo::run(&out),
     };
     ExitCode::from(code)

@@ -3,6 +3,7 @@
 //! journalled before it happens and ends in a signed receipt.
 
 mod history;
+pub mod hook;
 mod policies;
 pub mod rollback;
 pub mod run;

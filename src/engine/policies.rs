@@ -2,11 +2,13 @@
 //! parameters and enforcement level, and the fingerprint of the whole set for receipts.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::EngineError;
 use crate::policy::diagnostic::{Code, Diagnostic};
 use crate::policy::eval::PolicyUse;
 use crate::policy::library::{PolicySet, bind, resolve};
+use crate::policy::source::SourceFile;
 use crate::policy::value::Value;
 use crate::receipt::canonical::{canonical_json, sha256_hex};
 use crate::workflow::{PolicyEntry, PolicySource};
@@ -42,12 +44,33 @@ pub fn load_policies(
     if !diagnostics.is_empty() {
         return Err(EngineError::Policies(diagnostics));
     }
+    Ok(PolicySetup {
+        sha256: fingerprint(&uses)?,
+        uses,
+    })
+}
+
+/// SHA-256 over each use's policy id, source text, parameters and level, in order: what a
+/// receipt's `policy_set_sha256` records.
+pub(crate) fn fingerprint(uses: &[PolicyUse]) -> Result<String, EngineError> {
+    // Each source file is hashed once: the policies of a namespace share it, and hashing the
+    // coding-agent file once per policy cost more than evaluating the whole library.
+    let mut file_hashes: Vec<(*const SourceFile, String)> = Vec::new();
     let fingerprint: Vec<serde_json::Value> = uses
         .iter()
         .map(|u| {
+            let file = Arc::as_ptr(&u.policy.file);
+            let source_sha256 = match file_hashes.iter().find(|(f, _)| *f == file) {
+                Some((_, hash)) => hash.clone(),
+                None => {
+                    let hash = sha256_hex(u.policy.file.text.as_bytes());
+                    file_hashes.push((file, hash.clone()));
+                    hash
+                }
+            };
             serde_json::json!({
                 "policy": &*u.policy.id,
-                "source_sha256": sha256_hex(u.policy.file.text.as_bytes()),
+                "source_sha256": source_sha256,
                 "args": u.args.iter().map(Value::to_json).collect::<Vec<_>>(),
                 "level": u.enforcement,
             })
@@ -55,13 +78,14 @@ pub fn load_policies(
         .collect();
     let bytes = canonical_json(&serde_json::Value::Array(fingerprint))
         .map_err(|e| EngineError::Internal(e.to_string()))?;
-    Ok(PolicySetup {
-        uses,
-        sha256: sha256_hex(&bytes),
-    })
+    Ok(sha256_hex(&bytes))
 }
 
-fn bind_entry(entry: &PolicyEntry, base: &Path) -> Result<Vec<PolicyUse>, Vec<Diagnostic>> {
+/// The uses of one entry: a library policy, or every policy of a file.
+pub(crate) fn bind_entry(
+    entry: &PolicyEntry,
+    base: &Path,
+) -> Result<Vec<PolicyUse>, Vec<Diagnostic>> {
     let one_error = |message: String| vec![Diagnostic::new(Code::UnknownPolicy, message)];
     match &entry.source {
         PolicySource::Library(id) => {

@@ -1,0 +1,159 @@
+//! Paths as the tool will really reach them: `~`, `$HOME` and `$PWD` expanded, made absolute against the
+//! event's working directory, `.` and `..` collapsed, and symlinks resolved as far as the path
+//! exists — so `link/../.env`, `./../proj/.env` and a symlink named `notes.txt` pointing at
+//! `~/.ssh/id_rsa` are judged as the files they are.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Where relative paths start and what `~` means.
+#[derive(Debug, Clone)]
+pub struct PathBase {
+    /// The directory relative paths are joined to (the event's `cwd`), absolute.
+    pub cwd: String,
+    /// The home directory `~` and `$HOME` expand to.
+    pub home: String,
+}
+
+impl PathBase {
+    /// The canonical form of `path`: absolute, normalised, symlinks resolved where they exist.
+    pub fn canonical(&self, path: &str) -> String {
+        // Expansion and joining first, on the text as written; `..` is left for the resolver
+        // below, because `link/..` is the parent of the link's target, not the link's directory.
+        let absolute = expand(path, &self.cwd, &self.home);
+        match resolve_existing(Path::new(&absolute)) {
+            Some(resolved) => collapse(&resolved.to_string_lossy()),
+            None => collapse(&absolute),
+        }
+    }
+}
+
+/// `~`, `~user`, `$HOME`/`${HOME}` and `$PWD`/`${PWD}` expanded and a relative path joined to
+/// `cwd`, with `.`
+/// and `..` kept as written.
+fn expand(path: &str, cwd: &str, home: &str) -> String {
+    if path == "~" || path.starts_with("~/") {
+        return format!("{home}{}", path.get(1..).unwrap_or(""));
+    }
+    if let Some(rest) = path.strip_prefix('~') {
+        let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let home = if user == "root" {
+            "/root".to_string()
+        } else {
+            format!("/home/{user}")
+        };
+        return format!("{home}{tail}");
+    }
+    for (variable, value) in [
+        ("${HOME}", home),
+        ("$HOME", home),
+        ("${PWD}", cwd),
+        ("$PWD", cwd),
+    ] {
+        if let Some(rest) = path.strip_prefix(variable)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return format!("{value}{rest}");
+        }
+    }
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{}/{path}", cwd.trim_end_matches('/'))
+    }
+}
+
+/// `.` and `..` collapsed lexically in an absolute path, as the policies' `path.normalize` does
+/// (what does not exist cannot be a symlink).
+fn collapse(absolute: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in absolute.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The longest prefix of `path` that exists, resolved by the filesystem (symlinks followed,
+/// `..` taken physically), with the components that do not exist yet appended. `None` when not
+/// even `/` resolves.
+fn resolve_existing(path: &Path) -> Option<PathBuf> {
+    let components: Vec<Component<'_>> = path.components().collect();
+    for split in (1..=components.len()).rev() {
+        let (head, tail) = components.split_at(split);
+        let prefix: PathBuf = head.iter().collect();
+        if let Ok(resolved) = std::fs::canonicalize(&prefix) {
+            let mut full = resolved;
+            full.extend(tail);
+            return Some(full);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(cwd: &Path) -> PathBase {
+        PathBase {
+            cwd: cwd.to_string_lossy().into_owned(),
+            home: "/home/dev".into(),
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_joined_to_the_working_directory_and_normalised() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let b = base(&root);
+        let r = root.display();
+        assert_eq!(b.canonical("src/main.rs"), format!("{r}/src/main.rs"));
+        assert_eq!(b.canonical("./src/../.env"), format!("{r}/.env"));
+        assert_eq!(b.canonical("/etc/../etc/passwd"), "/etc/passwd");
+    }
+
+    #[test]
+    fn home_forms_expand() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = base(dir.path());
+        assert_eq!(b.canonical("~/.ssh/id_rsa"), "/home/dev/.ssh/id_rsa");
+        assert_eq!(
+            b.canonical("$HOME/.aws/credentials"),
+            "/home/dev/.aws/credentials"
+        );
+        assert_eq!(b.canonical("${HOME}"), "/home/dev");
+        assert_eq!(b.canonical("~bob/.netrc"), "/home/bob/.netrc");
+        assert_eq!(b.canonical("~root/x"), "/root/x");
+    }
+
+    #[test]
+    fn symlinks_are_followed_where_they_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("secret")).unwrap();
+        std::fs::write(root.join("secret/.env"), "A=1").unwrap();
+        std::fs::create_dir_all(root.join("proj/docs")).unwrap();
+        std::os::unix::fs::symlink(root.join("secret/.env"), root.join("proj/notes.txt")).unwrap();
+        std::os::unix::fs::symlink(root.join("secret"), root.join("proj/docs/link")).unwrap();
+        let b = base(&root.join("proj"));
+        let r = root.display();
+        assert_eq!(b.canonical("notes.txt"), format!("{r}/secret/.env"));
+        // `link/..` is the parent of the link's target, as the kernel resolves it.
+        assert_eq!(
+            b.canonical("docs/link/../secret/.env"),
+            format!("{r}/secret/.env")
+        );
+        // A file that does not exist yet under a symlinked directory.
+        assert_eq!(
+            b.canonical("docs/link/new.txt"),
+            format!("{r}/secret/new.txt")
+        );
+        // A path that does not exist at all is normalised lexically.
+        assert_eq!(b.canonical("nope/../x"), format!("{r}/proj/x"));
+    }
+}
