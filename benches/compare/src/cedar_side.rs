@@ -44,8 +44,8 @@ impl CedarSide {
             let path = dir.join(name);
             std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
         };
-        let policies = PolicySet::from_str(&read("agent.cedar")?)
-            .map_err(|e| anyhow!("agent.cedar: {e}"))?;
+        let policies =
+            PolicySet::from_str(&read("agent.cedar")?).map_err(|e| anyhow!("agent.cedar: {e}"))?;
         let (schema, _warnings) = Schema::from_cedarschema_str(&read("agent.cedarschema")?)
             .map_err(|e| anyhow!("agent.cedarschema: {e}"))?;
         let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
@@ -92,7 +92,9 @@ impl CedarSide {
                 .map(str::to_string)
                 .with_context(|| format!("the request has no string `{name}`"))
         };
-        let principal = json.get("principal").context("the request has no principal")?;
+        let principal = json
+            .get("principal")
+            .context("the request has no principal")?;
         let agent = EntityUid::from_type_name_and_id(
             self.agent_type.clone(),
             EntityId::new(text(principal, "id")?),

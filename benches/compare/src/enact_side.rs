@@ -78,7 +78,12 @@ impl EnactSide {
     pub fn verdict(&self, prepared: &Prepared) -> Result<Verdict> {
         let results = self.evaluate(prepared);
         if let Some(error) = results.iter().find(|r| r.status == Status::Error) {
-            bail!("{} failed: {} at {}", error.policy, error.reason, error.location);
+            bail!(
+                "{} failed: {} at {}",
+                error.policy,
+                error.reason,
+                error.location
+            );
         }
         let denied_by = results
             .iter()
@@ -124,7 +129,10 @@ pub fn prepare(raw: &str) -> Result<Prepared> {
         .context("`context.now` is not an RFC 3339 time")?;
     let actor = Value::map([
         ("email", principal.get("id").cloned().unwrap_or(Value::Null)),
-        ("role", principal.get("role").cloned().unwrap_or(Value::Null)),
+        (
+            "role",
+            principal.get("role").cloned().unwrap_or(Value::Null),
+        ),
     ]);
     let request = Request {
         actor,

@@ -54,7 +54,10 @@ fn agree() -> Result<String> {
         }
     }
     if !problems.is_empty() {
-        bail!("the engines do not decide as expected:\n  {}", problems.join("\n  "));
+        bail!(
+            "the engines do not decide as expected:\n  {}",
+            problems.join("\n  ")
+        );
     }
     let allowed = cases.iter().filter(|c| c.denied_by.is_empty()).count();
     Ok(format!(
@@ -164,10 +167,26 @@ fn bench(args: &[String]) -> Result<()> {
     };
 
     let rows = [
-        ("20 policies, engine only (request pre-parsed)", "enact engine", Some("cedar engine")),
-        ("20 policies, from raw JSON (parse + evaluate)", "enact json", Some("cedar json")),
-        ("the same, Enact parsing the SQL text, engine only", "enact-sql-text engine", None),
-        ("the same, Enact parsing the SQL text, from raw JSON", "enact-sql-text json", None),
+        (
+            "20 policies, engine only (request pre-parsed)",
+            "enact engine",
+            Some("cedar engine"),
+        ),
+        (
+            "20 policies, from raw JSON (parse + evaluate)",
+            "enact json",
+            Some("cedar json"),
+        ),
+        (
+            "the same, Enact parsing the SQL text, engine only",
+            "enact-sql-text engine",
+            None,
+        ),
+        (
+            "the same, Enact parsing the SQL text, from raw JSON",
+            "enact-sql-text json",
+            None,
+        ),
     ];
     println!();
     println!(
@@ -186,7 +205,10 @@ fn bench(args: &[String]) -> Result<()> {
             us(e.p99_ns),
             c.map_or("—".into(), |c| us(c.median_ns)),
             c.map_or("—".into(), |c| us(c.p99_ns)),
-            c.map_or("—".into(), |c| format!("{:.2}×", c.median_ns / e.median_ns)),
+            c.map_or("—".into(), |c| format!(
+                "{:.2}×",
+                c.median_ns / e.median_ns
+            )),
         );
         json_rows.push(serde_json::json!({
             "what": label,

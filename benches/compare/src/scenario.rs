@@ -59,7 +59,12 @@ pub fn cases() -> Result<Vec<Case>> {
             .iter()
             .map(|p| p.as_str().map(str::to_string))
             .collect::<Option<Vec<_>>>()
-            .with_context(|| format!("{}: case `{name}`: denied_by holds a non-string", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: case `{name}`: denied_by holds a non-string",
+                    path.display()
+                )
+            })?;
         let Some(request) = item.get("request") else {
             bail!("{}: case `{name}` has no request", path.display());
         };

@@ -27,13 +27,21 @@ fn the_scenario_has_twenty_policies_on_each_side_and_both_outcomes() {
     }
     let allowed = cases.iter().filter(|c| c.denied_by.is_empty()).count();
     assert!(allowed >= 5, "only {allowed} allowed requests");
-    assert!(cases.len() - allowed >= 5, "only {} denied requests", cases.len() - allowed);
+    assert!(
+        cases.len() - allowed >= 5,
+        "only {} denied requests",
+        cases.len() - allowed
+    );
     // Every policy denies at least one request, so none is dead weight on either side.
     let deniers: BTreeSet<&str> = cases
         .iter()
         .flat_map(|c| c.denied_by.iter().map(String::as_str))
         .collect();
-    assert_eq!(deniers.len(), 20, "policies that deny something: {deniers:?}");
+    assert_eq!(
+        deniers.len(),
+        20,
+        "policies that deny something: {deniers:?}"
+    );
 }
 
 #[test]
@@ -49,11 +57,17 @@ fn enact_and_cedar_decide_every_request_alike() {
         let verdicts = [
             ("Enact (SQL facts)", facts.verdict(&prepared).unwrap()),
             ("Enact (SQL text)", text.verdict(&prepared).unwrap()),
-            ("Cedar", cedar.verdict(&cedar.prepare(&case.raw).unwrap()).unwrap()),
+            (
+                "Cedar",
+                cedar.verdict(&cedar.prepare(&case.raw).unwrap()).unwrap(),
+            ),
         ];
         for (engine, verdict) in verdicts {
             if verdict.allowed != want.is_empty() || verdict.denied_by != want {
-                mismatches.push(format!("{engine} on `{}`: got {verdict:?}, want {want:?}", case.name));
+                mismatches.push(format!(
+                    "{engine} on `{}`: got {verdict:?}, want {want:?}",
+                    case.name
+                ));
             }
         }
         // The fast path the timings use agrees with the explained one.
@@ -87,8 +101,18 @@ fn the_sql_facts_are_what_enacts_parser_finds_in_the_text() {
             .collect();
         assert_eq!(s.kind, sql["kind"].as_str().unwrap(), "{}", case.name);
         assert_eq!(s.tables, tables, "{}", case.name);
-        assert_eq!(s.has_where, sql["has_where"].as_bool().unwrap(), "{}", case.name);
-        assert_eq!(s.has_limit, sql["has_limit"].as_bool().unwrap(), "{}", case.name);
+        assert_eq!(
+            s.has_where,
+            sql["has_where"].as_bool().unwrap(),
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            s.has_limit,
+            sql["has_limit"].as_bool().unwrap(),
+            "{}",
+            case.name
+        );
     }
 }
 
