@@ -7,13 +7,15 @@
 #      policies and one file write, a BLOCK run, one Claude Code hook call (allow and deny), and
 #      verification of 1,000 and 100,000 receipts from disk.
 # Needs hyperfine, eatmydata and python3 with venv (Debian: apt-get install hyperfine eatmydata
-# python3-venv). Knobs: N_BIG (default 100000 receipts), RUNS (default 30 runs per command),
-# ROUNDS (default 20 rounds of 1,000 decisions in process).
+# python3-venv). Knobs: N_BIG (default 100000 receipts), RUNS (default 30 runs of each command),
+# ROUNDS (default 20 rounds of 1,000 decisions in process), LOAD_MAX (default 1.0: how quiet the
+# machine should be before timing; waits up to 5 minutes for it).
 # eatmydata only speeds up *filling* the receipt stores, and the one pair of rows labelled so.
 set -euo pipefail
 N_BIG=${N_BIG:-100000}
 RUNS=${RUNS:-30}
 ROUNDS=${ROUNDS:-20}
+LOAD_MAX=${LOAD_MAX:-1.0}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 compare=$repo/benches/compare
 for tool in hyperfine eatmydata python3; do
@@ -42,7 +44,8 @@ PY_VERSION=$("$work/venv/bin/python" -c 'import sys; print(sys.version.split()[0
 "$work/venv/bin/python" -I -m compileall -q "$work/venv/lib" "$compare/python" >/dev/null
 PY="$work/venv/bin/python -I"
 
-# Timing waits until nothing else compiles on this machine (other work shares its cores).
+# Timing waits until nothing else compiles on this machine (other work shares its cores), and
+# for up to 5 minutes more until the 1-minute load average is under LOAD_MAX.
 quiet() {
   local waited=0
   while [ "$(pgrep -c rustc || true)" != 0 ]; do
@@ -51,6 +54,11 @@ quiet() {
       break
     fi
     [ "$waited" = 0 ] && echo "   waiting for other compilations to finish before timing ..."
+    sleep 10
+    waited=$((waited + 10))
+  done
+  waited=0
+  while awk -v max="$LOAD_MAX" '{ exit !($1 >= max) }' /proc/loadavg && [ "$waited" -lt 300 ]; do
     sleep 10
     waited=$((waited + 10))
   done
@@ -109,21 +117,31 @@ $PY "$RUN_PY" "$pass" | grep -q '^PASS'
 if "$BIN" run write_note --payload "$block" >/dev/null; then echo "enact did not block" >&2; exit 1; fi
 if $PY "$RUN_PY" "$block" >/dev/null; then echo "the original did not block" >&2; exit 1; fi
 
-# hf NAME RUNS COMMAND [hyperfine options]: one command, its JSON kept as $results/NAME.json.
-hf() {
-  local name=$1 runs=$2 command=$3
-  shift 3
-  hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$results/$name.json" \
-    -n "$name" "$@" "$command"
+# pair KEY ENACT_RUNS PYTHON_RUNS ENACT_COMMAND PYTHON_COMMAND [hyperfine options]: times both
+# commands in two alternating halves (enact, original, enact, original), so that a change of
+# load on the machine falls on both; each half's JSON is $results/KEY.{enact,python}.N.json.
+# An empty ENACT_COMMAND times the original alone.
+pair() {
+  local key=$1 enact_runs=$2 python_runs=$3 enact_command=$4 python_command=$5 half side runs command warmup
+  shift 5
+  for half in 1 2; do
+    for side in enact python; do
+      if [ "$side" = enact ]; then runs=$enact_runs command=$enact_command; else runs=$python_runs command=$python_command; fi
+      [ -n "$command" ] || continue
+      runs=$(( (runs + 1) / 2 ))
+      warmup=$(( runs < 3 ? 1 : 3 ))
+      hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$results/$key.$side.$half.json" \
+        -n "$side $key ($half/2)" "$@" "$command"
+    done
+  done
 }
 
 quiet
-hf enact_pass "$RUNS" "$BIN run write_note --payload '$pass'" --prepare 'rm -f workspace/notes/today.md'
-hf python_pass "$RUNS" "$PY $RUN_PY '$pass'" --prepare 'rm -f workspace/notes/today.md'
-hf enact_block "$RUNS" "$BIN run write_note --payload '$block'" -i
-hf python_block "$RUNS" "$PY $RUN_PY '$block'" -i
-hf enact_pass_nosync "$RUNS" "eatmydata $BIN run write_note --payload '$pass'" --prepare 'rm -f workspace/notes/today.md'
-hf python_pass_nosync "$RUNS" "eatmydata $PY $RUN_PY '$pass'" --prepare 'rm -f workspace/notes/today.md'
+pair pass "$RUNS" "$RUNS" "$BIN run write_note --payload '$pass'" "$PY $RUN_PY '$pass'" \
+  --prepare 'rm -f workspace/notes/today.md'
+pair block "$RUNS" "$RUNS" "$BIN run write_note --payload '$block'" "$PY $RUN_PY '$block'" -i
+pair pass_nosync "$RUNS" "$RUNS" "eatmydata $BIN run write_note --payload '$pass'" \
+  "eatmydata $PY $RUN_PY '$pass'" --prepare 'rm -f workspace/notes/today.md'
 
 echo "== the Claude Code hook (PreToolUse), each tool's default hook policies"
 hook=$work/hook
@@ -151,15 +169,15 @@ if "$BIN" hook --help >/dev/null 2>&1; then
   "$BIN" hook claude-code < deny.json | grep -q '"deny"' \
     || { echo "enact hook did not deny the deny event" >&2; exit 1; }
 fi
-quiet
+enact_allow="" enact_deny=""
 if [ "$hook_available" = yes ]; then
-  hf enact_hook_allow "$RUNS" "$BIN hook claude-code < allow.json"
-  hf enact_hook_deny "$RUNS" "$BIN hook claude-code < deny.json"
+  enact_allow="$BIN hook claude-code < allow.json" enact_deny="$BIN hook claude-code < deny.json"
 else
   echo "   enact hook: n/a (enact hook not available)"
 fi
-hf python_hook_allow "$RUNS" "$HOOK_PY < allow.json"
-hf python_hook_deny "$RUNS" "$HOOK_PY < deny.json"
+quiet
+pair hook_allow "$RUNS" "$RUNS" "$enact_allow" "$HOOK_PY < allow.json"
+pair hook_deny "$RUNS" "$RUNS" "$enact_deny" "$HOOK_PY < deny.json"
 
 echo "== verification of receipts from disk"
 cd "$work"
@@ -175,23 +193,22 @@ for n in 1000 "$N_BIG"; do
 done
 # The page cache is warm for both: each store was just written, and hyperfine warms up.
 quiet
-hf enact_verify_1k "$RUNS" "$BIN verify --config verify_1000.yaml"
-hf python_verify_1k 10 "$PY $VERIFY_PY py_1000"
-hf enact_verify_big 10 "$BIN verify --config verify_$N_BIG.yaml"
-hf python_verify_big 3 "$PY $VERIFY_PY py_$N_BIG"
+pair verify_1k "$RUNS" 10 "$BIN verify --config verify_1000.yaml" "$PY $VERIFY_PY py_1000"
+pair verify_big 10 4 "$BIN verify --config verify_$N_BIG.yaml" "$PY $VERIFY_PY py_$N_BIG"
 quiet
 
 echo
 echo "== $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, Python $PY_VERSION, hook: $hook_available"
 python3 - "$results" "$N_BIG" <<'PY'
-import json, os, sys
+import glob, json, os, statistics, sys
 results, n_big = sys.argv[1], int(sys.argv[2])
 
-def median(name):
-    path = os.path.join(results, name + ".json")
-    if not os.path.exists(path):
-        return None
-    return json.load(open(path))["results"][0]["median"]
+def median(key, side):
+    """The median over both halves' runs of one side of a pair, or None if it did not run."""
+    times = []
+    for path in glob.glob(os.path.join(results, f"{key}.{side}.*.json")):
+        times += json.load(open(path))["results"][0]["times"]
+    return statistics.median(times) if times else None
 
 def ms(seconds):
     return "n/a (enact hook not available)" if seconds is None else f"{seconds * 1000:.1f} ms"
@@ -215,7 +232,7 @@ pairs = [
     (f"verify {n_big:,} receipts from disk", "verify_big"),
 ]
 for label, key in pairs:
-    e, p = median("enact_" + key), median("python_" + key)
+    e, p = median(key, "enact"), median(key, "python")
     ratio = "—" if e is None or p is None else f"{p / e:.1f}×"
     rows.append((label, "Python original", ms(e), ms(p), ratio))
 
