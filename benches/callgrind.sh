@@ -4,8 +4,9 @@
 #   - one `enact hook claude-code` call, allow and deny, whole process (needs the hook: prints
 #     "n/a" until `enact hook` exists);
 #   - evaluating the whole built-in library once at action level, and one decision of the
-#     20-policy scenario by Enact and by Cedar (benches/compare/), each as the difference
-#     between running K+1 and 1 evaluations after loading, divided by K: loading is left out.
+#     20-policy scenario by Enact and by Cedar (benches/compare/), each as the difference between
+#     running K+1 and 1 evaluations after loading, divided by K: loading is left out;
+#   - the whole process that parses, checks and binds the library and evaluates it once.
 # Counts are user-space instructions (no kernel time, no fsync wait). Needs valgrind.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,7 @@ per_decision() {
 }
 
 rows=()
-row() { rows+=("$(printf '%-62s %15s' "$1" "$2")"); }
+row() { rows+=("$(printf '%-70s %15s' "$1" "$2")"); }
 
 export ENACT_SECRET=bench-secret-0123456789abcdef0123456789
 cd "$work"
@@ -56,6 +57,7 @@ else
   row "enact hook claude-code, deny (whole process)" "n/a (enact hook not available)"
 fi
 row "built-in library, one evaluation (all policies, action level)" "$(per_decision library 20)"
+row "built-in library, parsed, checked, bound and evaluated once (process)" "$(count "$COMPARE" once library 1)"
 row "scenario, one Enact decision (20 policies, request pre-parsed)" "$(per_decision enact 340)"
 row "scenario, one Enact decision from raw JSON" "$(per_decision enact-json 340)"
 row "scenario, one Enact decision parsing the SQL text" "$(per_decision enact-sql-text 340)"
@@ -63,5 +65,5 @@ row "scenario, one Cedar decision (20 policies, request pre-parsed)" "$(per_deci
 row "scenario, one Cedar decision from raw JSON" "$(per_decision cedar-json 340)"
 
 echo
-printf '%-62s %15s\n' "callgrind, $(date -u +%Y-%m-%d)" "instructions"
+printf '%-70s %15s\n' "callgrind, $(date -u +%Y-%m-%d)" "instructions"
 printf '%s\n' "${rows[@]}"
