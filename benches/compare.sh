@@ -44,24 +44,22 @@ PY_VERSION=$("$work/venv/bin/python" -c 'import sys; print(sys.version.split()[0
 "$work/venv/bin/python" -I -m compileall -q "$work/venv/lib" "$compare/python" >/dev/null
 PY="$work/venv/bin/python -I"
 
-# Timing waits until nothing else compiles on this machine (other work shares its cores), and
-# for up to 5 minutes more until the 1-minute load average is under LOAD_MAX.
+# Timing waits until nothing else compiles on this machine (other work shares its cores; up to
+# 30 minutes), and for up to 5 minutes of that until the 1-minute load average is under LOAD_MAX.
 quiet() {
-  local waited=0
-  while [ "$(pgrep -c rustc || true)" != 0 ]; do
-    if [ "$waited" -ge 1800 ]; then
-      echo "   warning: rustc still running after 30 min; measuring anyway" >&2
+  local compiling=0 loaded=0
+  while true; do
+    if [ "$(pgrep -c rustc || true)" != 0 ] && [ "$compiling" -lt 1800 ]; then
+      [ "$compiling" = 0 ] && echo "   waiting for other compilations to finish before timing ..."
+      compiling=$((compiling + 10))
+    elif awk -v max="$LOAD_MAX" '{ exit !($1 >= max) }' /proc/loadavg && [ "$loaded" -lt 300 ]; then
+      loaded=$((loaded + 10))
+    else
       break
     fi
-    [ "$waited" = 0 ] && echo "   waiting for other compilations to finish before timing ..."
     sleep 10
-    waited=$((waited + 10))
   done
-  waited=0
-  while awk -v max="$LOAD_MAX" '{ exit !($1 >= max) }' /proc/loadavg && [ "$waited" -lt 300 ]; do
-    sleep 10
-    waited=$((waited + 10))
-  done
+  [ "$compiling" -lt 1800 ] || echo "   warning: rustc still running after 30 min; measuring anyway" >&2
   echo "   load: $(cut -d' ' -f1-3 /proc/loadavg), rustc processes: $(pgrep -c rustc || true)" \
     | tee -a "$results/load.txt"
 }
@@ -203,12 +201,14 @@ python3 - "$results" "$N_BIG" <<'PY'
 import glob, json, os, statistics, sys
 results, n_big = sys.argv[1], int(sys.argv[2])
 
-def median(key, side):
-    """The median over both halves' runs of one side of a pair, or None if it did not run."""
-    times = []
+def runs(key, side):
+    """Both halves' results of one side of a pair: (wall times, mean CPU time user + system)."""
+    times, cpu = [], 0.0
     for path in glob.glob(os.path.join(results, f"{key}.{side}.*.json")):
-        times += json.load(open(path))["results"][0]["times"]
-    return statistics.median(times) if times else None
+        result = json.load(open(path))["results"][0]
+        times += result["times"]
+        cpu += (result["user"] + result["system"]) * len(result["times"])
+    return (times, cpu / len(times)) if times else (None, None)
 
 def ms(seconds):
     return "n/a (enact hook not available)" if seconds is None else f"{seconds * 1000:.1f} ms"
@@ -221,7 +221,7 @@ for row in json.load(open(os.path.join(results, "inprocess.json"))):
     if row["cedar"] is None:
         continue
     e, c = row["enact"]["median_ns"], row["cedar"]["median_ns"]
-    rows.append((row["what"], "Cedar", us(e), us(c), f"{c / e:.2f}×"))
+    rows.append((row["what"], "Cedar", us(e), us(c), f"{c / e:.2f}×", "(one thread)"))
 pairs = [
     ("PASS run: ten filesystem policies, one file write", "pass"),
     ("BLOCK run", "block"),
@@ -232,19 +232,24 @@ pairs = [
     (f"verify {n_big:,} receipts from disk", "verify_big"),
 ]
 for label, key in pairs:
-    e, p = median(key, "enact"), median(key, "python")
+    (e_times, e_cpu), (p_times, p_cpu) = runs(key, "enact"), runs(key, "python")
+    e = statistics.median(e_times) if e_times else None
+    p = statistics.median(p_times) if p_times else None
     ratio = "—" if e is None or p is None else f"{p / e:.1f}×"
-    rows.append((label, "Python original", ms(e), ms(p), ratio))
+    cpu_ratio = "—" if e is None or p is None else f"{p_cpu / e_cpu:.1f}×"
+    rows.append((label, "Python original", ms(e), ms(p), ratio, cpu_ratio))
 
-headers = ("median of each", "anchor", "Enact", "anchor's", "anchor ÷ Enact")
-widths = [max(len(r[i]) for r in rows + [headers]) for i in range(5)]
+headers = ("median of each", "anchor", "Enact", "anchor's", "anchor ÷ Enact", "CPU time ÷")
+widths = [max(len(r[i]) for r in rows + [headers]) for i in range(len(headers))]
 line = lambda r: "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
 print(line(headers))
 print("  ".join("-" * w for w in widths))
 for r in rows:
     print(line(r))
 print()
-print("anchor ÷ Enact above 1: Enact is that many times faster; below 1: slower.")
+print("anchor ÷ Enact: the anchor's median wall time over Enact's; above 1, Enact is that many")
+print("times faster. CPU time ÷: the same for mean user + system CPU time, which other work on")
+print("the machine disturbs less (enact verify uses every core, so its CPU time exceeds its wall time).")
 PY
 echo "load during the timings:"
 sed 's/^/  /' "$results/load.txt"
