@@ -1,5 +1,5 @@
 """The Python original (enact-sdk 1.0.0) running the same one-step workflow as `enact run
-write_note` in benches/compare.sh: the same ten filesystem policies, one file written into
+write_note` in benches/write_note_project.sh: the same ten filesystem policies, one file written into
 ./workspace, a signed receipt in ./receipts_py. Written from the package's own source
 (enact/client.py: EnactClient.run; enact/connectors/filesystem.py: FilesystemConnector), which
 has no command line for workflows: a workflow is a Python function registered on a client.
