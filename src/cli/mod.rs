@@ -20,7 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::policy::diagnostic::{Diagnostic, ErrorFormat, Renderer};
+use crate::policy::diagnostic::Diagnostic;
+use crate::policy::render::{ErrorFormat, Renderer};
 
 /// Exit codes, the contract with scripts and CI.
 pub mod exit {

@@ -668,8 +668,8 @@ pub fn handle(input: &str, options: &HookOptions) -> HookRun {
 fn policy_problem(error: &EngineError) -> String {
     match error {
         EngineError::Policies(diagnostics) => {
-            let renderer = crate::policy::diagnostic::Renderer {
-                format: crate::policy::diagnostic::ErrorFormat::Short,
+            let renderer = crate::policy::render::Renderer {
+                format: crate::policy::render::ErrorFormat::Short,
                 color: false,
             };
             let rendered: Vec<String> = diagnostics

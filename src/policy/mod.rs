@@ -11,6 +11,7 @@ pub mod format;
 pub mod library;
 mod parser;
 pub mod program;
+pub mod render;
 pub mod source;
 pub mod testing;
 pub mod types;
