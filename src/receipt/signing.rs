@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use super::canonical::{canonical_bytes, sha256_hex};
+use super::canonical::{canonical_bytes, canonical_object, sha256_hex};
 use super::error::{ReceiptError, SecretError};
 use super::model::Receipt;
 
@@ -188,22 +188,26 @@ impl Signer {
         };
         fields.remove(SIGNATURE_FIELD);
         fields.remove(DIGESTS_FIELD);
-        let mut digests = field_digests(&fields)?;
+        // Each member is canonicalised once: its bytes give its digest, and the signed bytes
+        // and the document are assembled from them.
+        let members = member_bytes(&fields)?;
+        let mut digests: BTreeMap<String, String> = members
+            .iter()
+            .map(|(key, bytes)| (key.to_string(), field_digest(bytes)))
+            .collect();
         let digests_mac = self.digests_mac(&digests)?;
         digests.insert(DIGESTS_FIELD.to_string(), digests_mac);
-        fields.insert(
-            DIGESTS_FIELD.to_string(),
-            Json::Object(
-                digests
-                    .iter()
-                    .map(|(key, digest)| (key.clone(), Json::String(digest.clone())))
-                    .collect(),
-            ),
-        );
-        let signed = canonical_bytes(&fields, "a receipt")?;
+        let digests_bytes = canonical_bytes(&digests, "the field digests")?;
+        let mut parts: Vec<(&str, &[u8])> = members
+            .iter()
+            .map(|(key, bytes)| (*key, bytes.as_slice()))
+            .collect();
+        parts.push((DIGESTS_FIELD, &digests_bytes));
+        let signed = canonical_object(&parts)?;
         let signature = self.mac_hex(b"", &[&signed]);
-        fields.insert(SIGNATURE_FIELD.to_string(), Json::String(signature.clone()));
-        let document = canonical_bytes(&fields, "a receipt")?;
+        let signature_bytes = canonical_bytes(&signature, "the signature")?;
+        parts.push((SIGNATURE_FIELD, &signature_bytes));
+        let document = canonical_object(&parts)?;
         receipt.field_sha256 = digests;
         receipt.signature = signature;
         Ok(Sealed {
@@ -293,18 +297,33 @@ const FIELD_DIGEST_HEX: usize = 16;
 pub(crate) fn field_digests(
     fields: &Map<String, Json>,
 ) -> Result<BTreeMap<String, String>, ReceiptError> {
+    Ok(member_bytes(fields)?
+        .into_iter()
+        .map(|(key, bytes)| (key.to_string(), field_digest(&bytes)))
+        .collect())
+}
+
+/// The canonical JSON of each member except `signature` and `field_sha256`.
+fn member_bytes(fields: &Map<String, Json>) -> Result<Vec<(&str, Vec<u8>)>, ReceiptError> {
     fields
         .iter()
         .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD && key.as_str() != DIGESTS_FIELD)
         .map(|(key, value)| {
-            let bytes = canonical_bytes(value, &format!("field `{key}`"))?;
-            // 64 bits name the changed field well enough; the signature, not these, is the
-            // proof, and shorter digests keep receipts small and verification fast.
-            let mut digest = sha256_hex(&bytes);
-            digest.truncate(FIELD_DIGEST_HEX);
-            Ok((key.clone(), digest))
+            Ok((
+                key.as_str(),
+                canonical_bytes(value, &format!("field `{key}`"))?,
+            ))
         })
         .collect()
+}
+
+/// A member's digest in `field_sha256`: 64 bits name the changed field well enough; the
+/// signature, not these, is the proof, and shorter digests keep receipts small and verification
+/// fast.
+fn field_digest(bytes: &[u8]) -> String {
+    let mut digest = sha256_hex(bytes);
+    digest.truncate(FIELD_DIGEST_HEX);
+    digest
 }
 
 #[cfg(test)]
