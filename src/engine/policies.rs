@@ -2,13 +2,11 @@
 //! parameters and enforcement level, and the fingerprint of the whole set for receipts.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use super::EngineError;
 use crate::policy::diagnostic::{Code, Diagnostic};
 use crate::policy::eval::PolicyUse;
 use crate::policy::library::{PolicySet, bind, resolve};
-use crate::policy::source::SourceFile;
 use crate::policy::value::Value;
 use crate::receipt::canonical::{canonical_json, sha256_hex};
 use crate::workflow::{PolicyEntry, PolicySource};
@@ -53,21 +51,13 @@ pub fn load_policies(
 /// SHA-256 over each use's policy id, source text, parameters and level, in order: what a
 /// receipt's `policy_set_sha256` records.
 pub(crate) fn fingerprint(uses: &[PolicyUse]) -> Result<String, EngineError> {
-    // Each source file is hashed once: the policies of a namespace share it, and hashing the
-    // coding-agent file once per policy cost more than evaluating the whole library.
-    let mut file_hashes: Vec<(*const SourceFile, String)> = Vec::new();
     let fingerprint: Vec<serde_json::Value> = uses
         .iter()
         .map(|u| {
-            let file = Arc::as_ptr(&u.policy.file);
-            let source_sha256 = match file_hashes.iter().find(|(f, _)| *f == file) {
-                Some((_, hash)) => hash.clone(),
-                None => {
-                    let hash = sha256_hex(u.policy.file.text.as_bytes());
-                    file_hashes.push((file, hash.clone()));
-                    hash
-                }
-            };
+            // Each source file is hashed once (the policies of a namespace share it; the
+            // library's hashes were computed when Enact was built).
+            let file = &u.policy.file;
+            let source_sha256 = file.sha256.get_or_init(|| sha256_hex(file.text.as_bytes()));
             serde_json::json!({
                 "policy": &*u.policy.id,
                 "source_sha256": source_sha256,

@@ -1,11 +1,12 @@
 //! Enact's own syntax tree for `.enact` files: what the parser produces and the checker reads.
-//! Spans are byte offsets into the file; they are skipped when a tree is serialised, so two
-//! trees serialise alike exactly when they mean the same (the formatter relies on it).
+//! Spans are byte offsets into the file. Trees serialise with their spans (the built-in library
+//! is parsed when Enact is built and read back from that form); the formatter compares trees
+//! with the spans taken out.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A byte range in a source file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
@@ -21,14 +22,13 @@ impl Span {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ident {
     pub name: String,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct File {
     pub items: Vec<Item>,
     /// Every comment of the file, in order, with its span (kept for the formatter).
@@ -42,13 +42,13 @@ pub struct Comment {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Item {
     Policy(Policy),
     Tests(TestBlock),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Policy {
     pub name: Ident,
     /// The `##` lines directly above the policy, without their markers.
@@ -57,27 +57,25 @@ pub struct Policy {
     pub level: Option<LevelRestriction>,
     pub scopes: Vec<Scope>,
     pub rules: Vec<Rule>,
-    #[serde(skip)]
     pub span: Span,
 }
 
 /// `on action` or `on run`: the only place a policy may be evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LevelRestriction {
     Action,
     Run,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Param {
     pub name: Ident,
     pub ty: TypeExpr,
     pub default: Option<Expr>,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TypeExpr {
     Any,
     Bool,
@@ -92,7 +90,7 @@ pub enum TypeExpr {
     List(Option<Box<TypeExpr>>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScopeKind {
     Workflows,
     Systems,
@@ -109,29 +107,26 @@ impl ScopeKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scope {
     pub kind: ScopeKind,
     pub patterns: Vec<StrLit>,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StrLit {
     pub value: String,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rule {
     pub kind: RuleKind,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RuleKind {
     Let {
         name: Ident,
@@ -174,27 +169,25 @@ impl RuleKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Template {
     pub parts: Vec<TemplatePart>,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum TemplatePart {
     Text(String),
     Expr(Expr),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Expr {
     pub kind: ExprKind,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ExprKind {
     Null,
     Bool(bool),
@@ -234,19 +227,19 @@ pub enum ExprKind {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Arg {
     pub name: Option<Ident>,
     pub value: Expr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UnaryOp {
     Not,
     Neg,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BinaryOp {
     Or,
     And,
@@ -315,7 +308,7 @@ impl BinaryOp {
 pub const NOT_PRECEDENCE: u8 = 3;
 pub const NEG_PRECEDENCE: u8 = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QuantifierKind {
     Any,
     All,
@@ -341,28 +334,26 @@ impl QuantifierKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestBlock {
     /// The policy under test: a name in this file, or `namespace.name`.
     pub policy: Ident,
     pub cases: Vec<TestCase>,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestCase {
     pub name: StrLit,
     pub input: Expr,
     pub modifiers: Vec<Modifier>,
     pub expect: Status,
     pub reason: Option<StrLit>,
-    #[serde(skip)]
     pub span: Span,
 }
 
 /// What a policy concludes. Tests name one; the evaluator yields one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Pass,
@@ -386,14 +377,13 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Modifier {
     pub kind: ModifierKind,
-    #[serde(skip)]
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ModifierKind {
     /// `with`, `actor`, `env`, `now`, ...: a keyword and a constant expression.
     Set { key: Ident, value: Expr },

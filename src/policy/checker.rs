@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use globset::{Glob, GlobMatcher};
-use regex::{Regex, RegexBuilder};
 
 use super::ast::{
     self, Arg, BinaryOp, Expr, ExprKind, Item, LevelRestriction, RuleKind, Span, Template,
@@ -20,13 +19,15 @@ use super::source::SourceFile;
 use super::types::Ty;
 use super::value::Value;
 
-/// Regular expressions are compiled with these limits, at check time and at run time alike.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub use super::program::{REGEX_SIZE_LIMIT, compile_regex};
 
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+/// Whether `pattern` is a valid regular expression, without compiling it: the parser the
+/// `regex` crate uses, with the same settings, so it refuses what compiling would (bar the size
+/// limit, known only once compiled).
+pub fn check_regex(pattern: &str) -> Result<(), String> {
+    regex_syntax::Parser::new()
+        .parse(pattern)
+        .map(drop)
         .map_err(|e| e.to_string())
 }
 
@@ -44,6 +45,18 @@ pub struct Checked {
 /// Checks and compiles every policy of a file. A policy with an error is left out of the
 /// result (and reported); the others are compiled.
 pub fn check_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) -> Checked {
+    check(file, ast, namespace, true)
+}
+
+/// `check_policies` for the built-in library, minus parsing its regular expressions: a unit test
+/// (`every_literal_regex_of_the_library_compiles`) proves they all compile, and this parse was
+/// the largest cost of a process that loads the library once. A pattern that failed anyway would
+/// make its policy ERROR when reached (fail closed), never crash.
+pub fn check_library_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) -> Checked {
+    check(file, ast, namespace, false)
+}
+
+fn check(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str, check_regexes: bool) -> Checked {
     let mut diagnostics = Vec::new();
     let mut policies = Vec::new();
     let mut seen: Vec<(&str, Span)> = Vec::new();
@@ -66,6 +79,7 @@ pub fn check_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) 
         }
         seen.push((&policy.name.name, policy.name.span));
         let mut compiler = Compiler::new(file);
+        compiler.check_regexes = check_regexes;
         let compiled = compiler.policy(policy, namespace);
         let has_error = compiler.diagnostics.iter().any(Diagnostic::is_error);
         diagnostics.append(&mut compiler.diagnostics);
@@ -166,6 +180,8 @@ struct Compiler<'f> {
     visible: Vec<usize>,
     slot_count: usize,
     reads: Reads,
+    /// Whether literal regular expressions are parsed here (see `check_library_policies`).
+    check_regexes: bool,
 }
 
 impl<'f> Compiler<'f> {
@@ -177,11 +193,21 @@ impl<'f> Compiler<'f> {
             visible: Vec::new(),
             slot_count: 0,
             reads: Reads::Request,
+            check_regexes: true,
         }
     }
 
     fn diag(&self, code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(code, message).at(self.file, span)
+    }
+
+    /// Whether a literal regular expression compiles (taken on trust for the built-in library).
+    fn literal_regex(&self, pattern: &str) -> Result<(), String> {
+        if self.check_regexes {
+            check_regex(pattern)
+        } else {
+            Ok(())
+        }
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {
@@ -813,9 +839,9 @@ impl<'f> Compiler<'f> {
                 let l = self.operand(lhs, Ty::Str, "`matches`");
                 let r = self.operand(rhs, Ty::Str, "`matches`");
                 let pattern = match &r.op {
-                    // A literal, or a `let` of one: compiled once, here.
-                    Op::Const(Value::Str(text)) => match compile_regex(text) {
-                        Ok(regex) => Pattern::Static(Arc::new(regex)),
+                    // A literal, or a `let` of one: checked here, compiled on first use.
+                    Op::Const(Value::Str(text)) => match self.literal_regex(text) {
+                        Ok(()) => Pattern::Static(Arc::new(LazyRegex::new(text.as_ref()))),
                         Err(why) => {
                             self.report(
                                 self.diag(
@@ -1291,5 +1317,171 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
             collect_paths(otherwise, out);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::eval::{
+        Context, Enforcement, NoHistory, NoLookups, Request, Session, Status,
+    };
+    use crate::policy::library::{bind, builtin_all};
+
+    /// Every literal regular expression under `node`.
+    fn static_regexes<'a>(node: &'a Node, out: &mut Vec<&'a LazyRegex>) {
+        let mut walk = |n: &'a Node| static_regexes(n, out);
+        match &node.op {
+            Op::Matches(subject, pattern) => {
+                walk(subject);
+                match pattern {
+                    Pattern::Static(regex) => out.push(regex),
+                    Pattern::Dynamic(p) => static_regexes(p, out),
+                }
+            }
+            Op::Glob(subject, pattern) => {
+                walk(subject);
+                if let Pattern::Dynamic(p) = pattern {
+                    static_regexes(p, out);
+                }
+            }
+            Op::Const(_) | Op::Slot(_) | Op::Root(_) => {}
+            Op::Field(a, _) | Op::Not(a) | Op::Neg(a) => walk(a),
+            Op::Index(a, b)
+            | Op::And(a, b)
+            | Op::Or(a, b)
+            | Op::Coalesce(a, b)
+            | Op::Binary(_, a, b)
+            | Op::Quantifier {
+                list: a, body: b, ..
+            } => {
+                walk(a);
+                walk(b);
+            }
+            Op::If(a, b, c) => {
+                walk(a);
+                walk(b);
+                walk(c);
+            }
+            Op::Call(_, args) | Op::List(args) => args.iter().for_each(walk),
+            Op::Map(entries) | Op::Lookup { args: entries, .. } => {
+                entries.iter().for_each(|(_, v)| walk(v))
+            }
+            Op::HistoryCount { query, predicate } => {
+                walk(&query.within);
+                query.workflow.iter().for_each(|w| walk(w));
+                predicate.iter().for_each(|(_, p)| walk(p));
+            }
+            Op::HistoryActions { query, action } => {
+                walk(&query.within);
+                query.workflow.iter().for_each(|w| walk(w));
+                action.iter().for_each(|a| walk(a));
+            }
+        }
+    }
+
+    fn policy_regexes(policy: &CompiledPolicy) -> Vec<&LazyRegex> {
+        let mut out = Vec::new();
+        for rule in &policy.rules {
+            let (cond, message) = match &rule.kind {
+                RuleOp::Let { value, .. } => (Some(value), None),
+                RuleOp::Deny { cond, message }
+                | RuleOp::Require { cond, message }
+                | RuleOp::Warn { cond, message }
+                | RuleOp::PassWhen { cond, message } => (Some(cond), Some(message)),
+                RuleOp::Approve { cond, by, message } => {
+                    by.iter().for_each(|b| static_regexes(b, &mut out));
+                    (Some(cond), Some(message))
+                }
+                RuleOp::Pass { message } => (None, Some(message)),
+            };
+            cond.iter().for_each(|c| static_regexes(c, &mut out));
+            for part in message.iter().flat_map(|m| &m.parts) {
+                if let MessagePart::Expr(node) = part {
+                    static_regexes(node, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn check(text: &str) -> Checked {
+        let file = SourceFile::new("t.enact", text);
+        let parsed = crate::policy::parse(&file);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        check_policies(&file, &parsed.file, "t")
+    }
+
+    #[test]
+    fn literal_regexes_are_checked_here_and_compiled_when_first_evaluated() {
+        let checked = check(
+            r#"policy p {
+  let secretish = r"(?i)^(api|secret)_[a-z]+$"
+  deny when input.name matches secretish because "secret-looking name"
+  pass "ok"
+}"#,
+        );
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        let policy = checked.policies.first().unwrap();
+        let regexes = policy_regexes(policy);
+        assert_eq!(regexes.len(), 1);
+        assert!(!regexes.iter().any(|r| r.is_compiled()));
+
+        let request = Request {
+            actor: Value::Null,
+            workflow: Value::Null,
+            payload: Value::from_json_str(r#"{"name": "API_token"}"#).unwrap(),
+            plan: Value::list([]),
+            now: chrono::Utc::now(),
+            env: Value::empty_map(),
+            workspace: "/w".into(),
+            home: "/h".into(),
+        };
+        let use_ = bind(policy, &Value::Null, Enforcement::Hard).unwrap();
+        let result = Session::new(&Context::run(&request), &NoLookups, &NoHistory).evaluate(&use_);
+        assert_eq!(result.status, Status::Block);
+        assert!(regexes.iter().all(|r| r.is_compiled()));
+    }
+
+    #[test]
+    fn invalid_regexes_are_still_reported_in_place() {
+        for (pattern, why) in [
+            ("(unclosed", "unclosed group"),
+            (r"\p{NoSuchClass}", "Unicode property not found"),
+            ("a{2,1}", "invalid repetition count range"),
+        ] {
+            let text = format!(
+                "policy p {{\n  deny when input.x matches r\"{pattern}\" because \"x\"\n}}"
+            );
+            let checked = check(&text);
+            let [diagnostic] = checked.diagnostics.as_slice() else {
+                panic!("{pattern}: {:?}", checked.diagnostics)
+            };
+            assert_eq!(diagnostic.code, Code::BadRegex, "{pattern}");
+            assert_eq!(diagnostic.position().as_deref(), Some("t.enact:2:29"));
+            let help = diagnostic.help.as_deref().unwrap_or_default();
+            assert!(help.contains(why), "{pattern}: {help}");
+        }
+    }
+
+    /// The checker no longer compiles the library's patterns, so this does: none may fail when
+    /// a request first reaches it.
+    #[test]
+    fn every_literal_regex_of_the_library_compiles() {
+        let policies = builtin_all();
+        let regexes: Vec<&LazyRegex> = policies.iter().flat_map(|p| policy_regexes(p)).collect();
+        assert!(
+            regexes.len() >= 40,
+            "only {} literal regexes",
+            regexes.len()
+        );
+        for regex in regexes {
+            assert!(
+                regex.get().is_ok(),
+                "{}: {:?}",
+                regex.text,
+                regex.get().err()
+            );
+        }
     }
 }

@@ -737,17 +737,21 @@ impl<'a> Session<'a> {
             }
             Op::Matches(subject, pattern) => {
                 let subject = self.string(subject, frame, "`matches`")?;
-                let regex = match pattern {
-                    Pattern::Static(regex) => Arc::clone(regex),
+                let found = match pattern {
+                    Pattern::Static(regex) => regex
+                        .get()
+                        .or_else(|why| fail(span, format!("invalid regular expression: {why}")))?
+                        .is_match(&subject),
                     Pattern::Dynamic(node) => {
                         let text = self.string(node, frame, "a pattern")?;
                         self.cached(&self.regexes, &text, compile_regex)
                             .or_else(|why| {
                                 fail(node.span, format!("invalid regular expression: {why}"))
                             })?
+                            .is_match(&subject)
                     }
                 };
-                Ok(Value::Bool(regex.is_match(&subject)))
+                Ok(Value::Bool(found))
             }
             Op::Glob(subject, pattern) => {
                 let subject = self.string(subject, frame, "`glob`")?;

@@ -60,15 +60,34 @@ impl LoadedFile {
         is_test_file: bool,
     ) -> (LoadedFile, Vec<Diagnostic>) {
         let parsed = super::parse(&source);
-        let mut diagnostics = parsed.diagnostics;
+        let tree = Tree {
+            file: parsed.file,
+            diagnostics: parsed.diagnostics,
+            check: checker::check_policies,
+        };
+        LoadedFile::from_tree(source, namespace, group, is_test_file, tree)
+    }
+
+    fn from_tree(
+        source: Arc<SourceFile>,
+        namespace: &str,
+        group: &str,
+        is_test_file: bool,
+        tree: Tree,
+    ) -> (LoadedFile, Vec<Diagnostic>) {
+        let Tree {
+            file: tree,
+            mut diagnostics,
+            check,
+        } = tree;
         let Checked {
             policies,
             diagnostics: mut checked,
-        } = checker::check_policies(&source, &parsed.file, namespace);
+        } = check(&source, &tree, namespace);
         diagnostics.append(&mut checked);
         diagnostics.sort_by_key(|d| d.span.map_or(0, |s| s.start));
         if is_test_file {
-            for item in &parsed.file.items {
+            for item in &tree.items {
                 if let ast::Item::Policy(policy) = item {
                     diagnostics.push(
                         Diagnostic::new(Code::BadTestCase, format!("policy `{}` is defined in a test file", policy.name.name))
@@ -83,7 +102,7 @@ impl LoadedFile {
             namespace: namespace.to_string(),
             group: group.to_string(),
             is_test_file,
-            ast: parsed.file,
+            ast: tree,
             policies: if is_test_file { Vec::new() } else { policies },
         };
         (file, diagnostics)
@@ -92,6 +111,13 @@ impl LoadedFile {
     pub fn policy(&self, name: &str) -> Option<&Arc<CompiledPolicy>> {
         self.policies.iter().find(|p| p.name == name)
     }
+}
+
+/// A file's syntax tree, the syntax errors found making it, and how to check it.
+struct Tree {
+    file: ast::File,
+    diagnostics: Vec<Diagnostic>,
+    check: fn(&Arc<SourceFile>, &ast::File, &str) -> Checked,
 }
 
 /// Why a test's policy reference did not resolve.
@@ -348,9 +374,38 @@ fn builtin_namespace(index: usize) -> Option<&'static BuiltinNamespace> {
     let cell = BUILTIN_CACHE.get(index)?;
     Some(cell.get_or_init(|| {
         let source = SourceFile::new(format!("builtin:{namespace}.enact"), *text);
-        let (file, diagnostics) = LoadedFile::load(source, namespace, "builtin", false);
+        let (file, diagnostics) = match precompiled(namespace, text) {
+            Some((tree, sha256)) => {
+                let _ = source.sha256.set(sha256.to_string());
+                let tree = Tree {
+                    file: tree,
+                    diagnostics: Vec::new(),
+                    check: checker::check_library_policies,
+                };
+                LoadedFile::from_tree(source, namespace, "builtin", false, tree)
+            }
+            None => LoadedFile::load(source, namespace, "builtin", false),
+        };
         BuiltinNamespace { file, diagnostics }
     }))
+}
+
+mod build {
+    // `PRECOMPILED`, written by build.rs.
+    include!(concat!(env!("OUT_DIR"), "/library.rs"));
+}
+
+/// The tree build.rs made of a namespace's source, with the source's SHA-256; none when that
+/// source did not parse (it is then parsed here, and its diagnostics reported) or is not the
+/// one compiled in (cannot happen under cargo; checked because it costs nothing).
+fn precompiled(namespace: &str, text: &str) -> Option<(ast::File, &'static str)> {
+    let (_, sha256, len, tree) = build::PRECOMPILED
+        .iter()
+        .find(|(name, ..)| *name == namespace)?;
+    if *len != text.len() || tree.is_empty() {
+        return None;
+    }
+    Some((postcard::from_bytes(tree).ok()?, sha256))
 }
 
 /// A built-in policy by id (`git.dont_push_to_main`).
@@ -490,4 +545,56 @@ pub fn bind(
         args,
         enforcement,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receipt::canonical::sha256_hex;
+
+    /// The trees build.rs embedded are exactly what parsing the sources here gives, spans
+    /// included, and the hashes are the sources' own.
+    #[test]
+    fn the_embedded_trees_are_the_parsed_sources() {
+        for (namespace, text) in BUILTIN_FILES {
+            let (tree, sha256) = precompiled(namespace, text)
+                .unwrap_or_else(|| panic!("no tree was built for {namespace}"));
+            assert_eq!(sha256, sha256_hex(text.as_bytes()), "{namespace}");
+            let source = SourceFile::new(format!("builtin:{namespace}.enact"), *text);
+            let parsed = super::super::parse(&source);
+            assert!(parsed.diagnostics.is_empty(), "{namespace}");
+            assert_eq!(
+                serde_json::to_value(&tree).unwrap(),
+                serde_json::to_value(&parsed.file).unwrap(),
+                "{namespace}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_source_that_is_not_the_one_compiled_in_gets_no_tree() {
+        let (namespace, text) = BUILTIN_FILES.first().unwrap();
+        assert!(precompiled(namespace, text).is_some());
+        assert!(precompiled(namespace, &format!("{text}\n")).is_none());
+        assert!(precompiled("no_such_namespace", text).is_none());
+    }
+
+    #[test]
+    fn library_policies_carry_their_source_hash_and_locations() {
+        let policy = builtin("coding_agent.block_terraform_destroy").unwrap();
+        let text = &policy.file.text;
+        assert_eq!(
+            policy.file.sha256.get().map(String::as_str),
+            Some(sha256_hex(text.as_bytes()).as_str())
+        );
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("policy block_terraform_destroy "))
+            .unwrap();
+        let at = policy.file.location(policy.span);
+        assert_eq!(
+            (&*at.file, at.line, at.column),
+            ("builtin:coding_agent.enact", line + 1, 1)
+        );
+    }
 }

@@ -1,11 +1,11 @@
-//! Checked policies, ready to evaluate: names resolved to slots, regular expressions and globs
-//! compiled once, functions bound to their table entries. The checker builds these from the AST;
-//! the evaluator reads nothing else.
+//! Checked policies, ready to evaluate: names resolved to slots, globs compiled once and literal
+//! regular expressions on first use, functions bound to their table entries. The checker builds
+//! these from the AST; the evaluator reads nothing else.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use globset::GlobMatcher;
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span, TypeExpr};
 use super::builtins::Builtin;
@@ -193,9 +193,51 @@ impl Root {
     }
 }
 
+/// Regular expressions are compiled with these limits, at check time and at run time alike.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A literal regular expression, compiled the first time a request reaches it. The checker only
+/// parses it (which finds every syntax error, with its place): building the automaton costs far
+/// more, and a hook call, a new process each time, reaches few of the library's patterns.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pub text: String,
+    compiled: OnceLock<Result<Regex, String>>,
+}
+
+impl LazyRegex {
+    pub fn new(text: impl Into<String>) -> LazyRegex {
+        LazyRegex {
+            text: text.into(),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The compiled expression; an error only when it exceeds the size limit, which parsing
+    /// cannot tell.
+    pub fn get(&self) -> Result<&Regex, &str> {
+        self.compiled
+            .get_or_init(|| compile_regex(&self.text))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    #[cfg(test)]
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+}
+
 #[derive(Debug)]
 pub enum Pattern<T> {
-    /// Compiled when the policy was checked.
+    /// Known when the policy was checked (a literal, or a `let` of one), and checked then.
     Static(Arc<T>),
     /// Computed per request, compiled on first use and cached for the request.
     Dynamic(Box<Node>),
@@ -222,7 +264,7 @@ pub enum Op {
     Coalesce(Box<Node>, Box<Node>),
     /// Comparisons, membership and arithmetic.
     Binary(BinaryOp, Box<Node>, Box<Node>),
-    Matches(Box<Node>, Pattern<Regex>),
+    Matches(Box<Node>, Pattern<LazyRegex>),
     Glob(Box<Node>, Pattern<GlobMatcher>),
     Call(&'static Builtin, Vec<Node>),
     Quantifier {

@@ -1,7 +1,7 @@
 //! A policy source file held in memory, with the line index that turns byte offsets into
 //! `line:column` positions for diagnostics and receipts.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
@@ -13,6 +13,9 @@ pub struct SourceFile {
     pub name: Arc<str>,
     pub text: Arc<str>,
     line_starts: Vec<usize>,
+    /// The SHA-256 of `text` in hex, once someone needs it (receipts record it). The built-in
+    /// library's is computed when Enact is built.
+    pub sha256: OnceLock<String>,
 }
 
 /// A 1-based position in a file, as users count lines and columns (columns in characters).
@@ -39,6 +42,7 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            sha256: OnceLock::new(),
         })
     }
 
