@@ -150,7 +150,7 @@ pub fn close_pr(
     let repo = &args.repo;
     let number = args.number()?;
     let pr = pull_request(api, repo, number)?;
-    if pr.merged_at.is_some() || pr.merged == Some(true) {
+    if is_merged(&pr) {
         return Ok(done(pr_output(repo, &pr), "merged"));
     }
     if pr.state == Some(IssueState::Closed) {
@@ -273,7 +273,7 @@ pub fn merge_pr(
             pr.base.ref_field
         )));
     }
-    if pr.merged_at.is_some() || pr.merged == Some(true) {
+    if is_merged(&pr) {
         let mut output = pr_output(repo, &pr);
         insert(&mut output, "sha", json!(pr.merge_commit_sha));
         return Ok(done(output, "merged"));
@@ -597,8 +597,13 @@ fn tree_url(found: &Repository, branch: &str) -> Json {
         .map_or(Json::Null, |url| json!(format!("{url}/tree/{branch}")))
 }
 
+/// Whether a pull request was merged: GitHub's lists leave `merged` out, `merged_at` is in both.
+pub fn is_merged(pr: &PullRequest) -> bool {
+    pr.merged_at.is_some() || pr.merged == Some(true)
+}
+
 pub fn pr_output(repo: &Repo, pr: &PullRequest) -> Json {
-    let state = if pr.merged_at.is_some() || pr.merged == Some(true) {
+    let state = if is_merged(pr) {
         "merged"
     } else if pr.state == Some(IssueState::Closed) {
         "closed"

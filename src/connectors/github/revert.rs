@@ -10,7 +10,7 @@ use octocrab::models::repos::Ref;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::actions::{branch_sha, pull_request};
+use super::actions::{branch_sha, is_merged, pull_request};
 use super::api::Api;
 use super::trees::{Found, Trees, overlapping};
 use super::{Data, is_sha, short};
@@ -33,7 +33,7 @@ pub fn revert_merge(api: &Api, data: &Data, output: &Json) -> Result<UndoOutcome
         None => {
             // The run stopped while merging: the pull request says whether it happened.
             let pr = pull_request(api, repo, number)?;
-            match pr.merge_commit_sha.filter(|_| pr.merged_at.is_some()) {
+            match pr.merge_commit_sha.clone().filter(|_| is_merged(&pr)) {
                 Some(sha) => sha,
                 None => {
                     return Ok(UndoOutcome {

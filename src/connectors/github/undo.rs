@@ -13,7 +13,8 @@ pub use super::revert::revert_merge;
 
 use super::Data;
 use super::actions::{
-    branch_sha, issue, issue_output, open_issue_titled, open_pr_for, pr_output, pull_request,
+    branch_sha, is_merged, issue, issue_output, open_issue_titled, open_pr_for, pr_output,
+    pull_request,
 };
 use super::api::Api;
 use super::short;
@@ -119,7 +120,7 @@ pub fn close_created_pr(
         }
     };
     let number = pr.number;
-    if pr.merged_at.is_some() || pr.merged == Some(true) {
+    if is_merged(&pr) {
         return Err(ConnectorError::CannotUndo(format!(
             "pull request #{number} in {} was merged after Enact opened it; closing cannot undo \
              a merge — revert it by hand if it should not be there",
@@ -182,7 +183,7 @@ pub fn reopen(api: &Api, data: &Data, kind: Kind) -> Result<UndoOutcome, Connect
         Kind::PullRequest => {
             const INVERSE: &str = "reopen_pr";
             let pr = pull_request(api, repo, number)?;
-            if pr.merged_at.is_some() || pr.merged == Some(true) {
+            if is_merged(&pr) {
                 return Err(ConnectorError::CannotUndo(format!(
                     "pull request #{number} in {} was reopened and merged since Enact closed it; \
                      there is nothing left to reopen",
@@ -255,7 +256,7 @@ pub fn recreate_branch(api: &Api, data: &Data) -> Result<UndoOutcome, ConnectorE
         if pr.state != Some(IssueState::Closed) {
             continue;
         }
-        if pr.merged_at.is_some() || pr.merged == Some(true) {
+        if is_merged(&pr) {
             left.push(format!("#{number} (merged since)"));
             continue;
         }
