@@ -869,6 +869,10 @@ fn a_deleted_branch_comes_back_at_its_sha_with_the_pull_requests_github_closed()
     let env = Env::new();
     let feature = feature_branch(&env);
     let pr = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    // A fork's branch named `feature` is not acme's: deleting acme's leaves its pull request.
+    let from_fork = env
+        .api
+        .open_fork_pr(REPO, "someone", "feature", "main", "Their feature");
 
     let (run, document) = env.run("delete_branch", json!({"branch": "main"}));
     assert_eq!(run.code, 4);
@@ -897,6 +901,7 @@ fn a_deleted_branch_comes_back_at_its_sha_with_the_pull_requests_github_closed()
         step(&document, "act")["rollback_data"]["pull_requests"],
         json!([pr])
     );
+    assert_eq!(env.api.pull(REPO, from_fork).state, "open");
     let (run, again) = env.run("delete_branch", json!({"branch": "feature"}));
     assert_eq!(run.code, 0);
     assert_eq!(step(&again, "act")["already_done"], "absent");
@@ -939,6 +944,47 @@ fn a_created_branch_that_moved_is_not_deleted_by_rollback() {
         env.api.branch(REPO, "agent/work").as_deref(),
         Some(pushed.as_str())
     );
+}
+
+#[test]
+fn a_created_branch_an_open_pull_request_uses_is_not_deleted_by_rollback() {
+    let env = Env::new();
+    feature_branch(&env);
+    let (run, document) = env.run("branch", json!({"branch": "agent/work"}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let created = env.api.branch(REPO, "agent/work").unwrap();
+    let from_it = env.api.open_pr(REPO, "agent/work", "main", "From it");
+    let into_it = env.api.open_pr(REPO, "feature", "agent/work", "Into it");
+    // A fork's branch of the same name is another branch: its pull request holds nothing back.
+    let from_fork = env
+        .api
+        .open_fork_pr(REPO, "someone", "agent/work", "main", "Theirs");
+    let run_id = document["run_id"].as_str().unwrap();
+
+    let (undo, rolled) = env.rollback(run_id);
+    assert_eq!(undo.code, 4, "{}{}", undo.stdout, undo.stderr);
+    let error = rolled["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "branch `agent/work` in acme/app is used by open pull request #{from_it}, #{into_it}, \
+             which deleting it would close"
+        )),
+        "{error}"
+    );
+    assert_eq!(
+        env.api.branch(REPO, "agent/work").as_deref(),
+        Some(created.as_str())
+    );
+
+    for number in [from_it, into_it] {
+        let (run, _) = env.run("close_pr", json!({"number": number}));
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    let (undo, rolled) = env.rollback(run_id);
+    assert_eq!(undo.code, 0, "{}{}", undo.stdout, undo.stderr);
+    assert_eq!(rolled["decision"], "ROLLED_BACK");
+    assert_eq!(env.api.branch(REPO, "agent/work"), None);
+    assert_eq!(env.api.pull(REPO, from_fork).state, "open");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -257,6 +257,26 @@ impl GithubApi {
         number
     }
 
+    /// An open pull request from `fork_owner`'s fork: its branch `head` into `base` here. The
+    /// fork itself is not kept; its branch is not this repository's branch of the same name.
+    pub fn open_fork_pr(
+        &self,
+        full_name: &str,
+        fork_owner: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+    ) -> u64 {
+        let mut state = self.state();
+        let id = state.id();
+        let repo = state.repos.get_mut(full_name).unwrap();
+        let number = repo.take_number();
+        let mut pull = Pull::new(id, number, title, "", head, base, false);
+        pull.fork = Some(fork_owner.to_string());
+        repo.pulls.insert(number, pull);
+        number
+    }
+
     /// An open issue made directly (not through the API, not logged).
     pub fn add_issue(&self, full_name: &str, title: &str) -> u64 {
         let mut state = self.state();
@@ -390,6 +410,8 @@ struct Pull {
     title: String,
     body: String,
     head: String,
+    /// The owner of the fork `head` is a branch of; `None` for this repository's branch.
+    fork: Option<String>,
     base: String,
     open: bool,
     merged: bool,
@@ -417,6 +439,7 @@ impl Pull {
             title: title.into(),
             body: body.into(),
             head: head.into(),
+            fork: None,
             base: base.into(),
             open: true,
             merged: false,
@@ -427,6 +450,10 @@ impl Pull {
             closed_at: None,
             merged_at: None,
         }
+    }
+
+    fn head_owner<'r>(&'r self, repo: &'r Repo) -> &'r str {
+        self.fork.as_deref().unwrap_or(&repo.owner)
     }
 
     fn view(&self) -> PullView {
@@ -800,7 +827,7 @@ impl State {
                     })
                     .filter(|p| {
                         head.as_ref()
-                            .is_none_or(|h| *h == format!("{}:{}", repo.owner, p.head))
+                            .is_none_or(|h| *h == format!("{}:{}", p.head_owner(repo), p.head))
                     })
                     .filter(|p| base.as_ref().is_none_or(|b| *b == p.base))
                     .map(|p| pull_json(&base_url, repo, p))
@@ -979,7 +1006,7 @@ fn delete_ref(repo: &mut Repo, name: &str) -> Answer {
     // GitHub closes the open pull requests from or into a deleted branch.
     if let Some(branch) = name.strip_prefix("heads/") {
         for pull in repo.pulls.values_mut().filter(|p| p.open) {
-            if pull.head == branch || pull.base == branch {
+            if (pull.fork.is_none() && pull.head == branch) || pull.base == branch {
                 pull.open = false;
                 pull.closed_at = Some(now());
             }
@@ -1147,7 +1174,7 @@ fn create_pull(base_url: &str, repo: &mut Repo, id: u64, body: &Json) -> Answer 
     if repo
         .pulls
         .values()
-        .any(|p| p.open && p.head == head && p.base == base)
+        .any(|p| p.open && p.fork.is_none() && p.head == head && p.base == base)
     {
         let message = format!("A pull request already exists for {}:{head}.", repo.owner);
         return invalid("PullRequest", "head", "custom", Some(&message));
@@ -1503,6 +1530,18 @@ fn branch_json(base_url: &str, repo: &Repo, branch: &str) -> Json {
     })
 }
 
+/// The head of a pull request from a fork's branch (the fork's repository is not modelled: `repo`
+/// is null, as GitHub gives it for a deleted fork).
+fn fork_branch_json(base_url: &str, owner: &str, branch: &str) -> Json {
+    json!({
+        "label": format!("{owner}:{branch}"),
+        "ref": branch,
+        "sha": hash("fork", format!("{owner}:{branch}").as_bytes()),
+        "user": user_json(base_url, owner),
+        "repo": null,
+    })
+}
+
 fn pull_json(base_url: &str, repo: &Repo, pull: &Pull) -> Json {
     let full = repo.full_name();
     let number = pull.number;
@@ -1541,7 +1580,10 @@ fn pull_json(base_url: &str, repo: &Repo, pull: &Pull) -> Json {
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": branch_json(base_url, repo, &pull.head),
+        "head": match &pull.fork {
+            None => branch_json(base_url, repo, &pull.head),
+            Some(owner) => fork_branch_json(base_url, owner, &pull.head),
+        },
         "base": branch_json(base_url, repo, &pull.base),
         "author_association": "OWNER",
         "auto_merge": null,

@@ -227,10 +227,8 @@ pub fn delete_branch(
         ));
     };
     // GitHub closes the open pull requests from or into a deleted branch; rollback reopens them.
-    let affected: Vec<u64> = api
-        .list::<PullRequest>(&format!("{}/pulls?state=open", repo.route()))?
+    let affected: Vec<u64> = open_prs_using(api, repo, branch)?
         .iter()
-        .filter(|pr| pr.head.ref_field == branch || pr.base.ref_field == branch)
         .map(|pr| pr.number)
         .collect();
     let rollback_data = json!({
@@ -563,6 +561,30 @@ pub fn open_pr_for(
         .list::<PullRequest>(&route)?
         .into_iter()
         .find(|pr| pr.head.ref_field == branch && pr.base.ref_field == base))
+}
+
+/// The open pull requests from this repository's `branch` or into it: those deleting the
+/// branch would close. Two lists GitHub filters itself, so neither reads every open pull
+/// request; `head=owner:branch` leaves out pull requests from forks' branches of the same name.
+pub fn open_prs_using(
+    api: &Api,
+    repo: &Repo,
+    branch: &str,
+) -> Result<Vec<PullRequest>, ConnectorError> {
+    let open = format!("{}/pulls?state=open", repo.route());
+    let from = api.list::<PullRequest>(&format!(
+        "{open}&head={}",
+        query_value(&format!("{}:{branch}", repo.owner))
+    ))?;
+    let into = api.list::<PullRequest>(&format!("{open}&base={}", query_value(branch)))?;
+    let mut found: Vec<PullRequest> = from
+        .into_iter()
+        .filter(|pr| pr.head.ref_field == branch)
+        .chain(into.into_iter().filter(|pr| pr.base.ref_field == branch))
+        .collect();
+    found.sort_by_key(|pr| pr.number);
+    found.dedup_by_key(|pr| pr.number);
+    Ok(found)
 }
 
 /// The open issue (not pull request) with exactly this title.

@@ -13,8 +13,8 @@ pub use super::revert::revert_merge;
 
 use super::Data;
 use super::actions::{
-    branch_sha, is_merged, issue, issue_output, open_issue_titled, open_pr_for, pr_output,
-    pull_request,
+    branch_sha, is_merged, issue, issue_output, open_issue_titled, open_pr_for, open_prs_using,
+    pr_output, pull_request,
 };
 use super::api::Api;
 use super::short;
@@ -65,10 +65,8 @@ pub fn delete_created_branch(
             short(&now)
         )));
     }
-    let open_from_it: Vec<String> = api
-        .list::<PullRequest>(&format!("{}/pulls?state=open", repo.route()))?
+    let open_from_it: Vec<String> = open_prs_using(api, repo, branch)?
         .iter()
-        .filter(|pr| pr.head.ref_field == branch || pr.base.ref_field == branch)
         .map(|pr| format!("#{}", pr.number))
         .collect();
     if !open_from_it.is_empty() {
