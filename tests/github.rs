@@ -987,6 +987,24 @@ fn a_created_branch_an_open_pull_request_uses_is_not_deleted_by_rollback() {
     assert_eq!(env.api.pull(REPO, from_fork).state, "open");
 }
 
+#[test]
+fn a_branch_in_a_repository_the_token_no_longer_sees_is_not_taken_for_deleted() {
+    let env = Env::new();
+    let (run, document) = env.run("branch", json!({"branch": "agent/work"}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // GitHub answers 404 for the branch's ref then, as it does for a deleted branch.
+    env.api.delete_repo(REPO);
+    let (undo, rolled) = env.rollback(document["run_id"].as_str().unwrap());
+    assert_eq!(undo.code, 4, "{}{}", undo.stdout, undo.stderr);
+    assert_eq!(rolled["decision"], "PARTIAL");
+    let error = rolled["error"].as_str().unwrap();
+    assert!(
+        error.contains("GitHub answered 404 Not Found: Not Found — GET /repos/acme/app (it does \
+                        not exist, or the token in `GITHUB_TOKEN` cannot see it)"),
+        "{error}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // GitHub's errors
 

@@ -155,6 +155,12 @@ impl GithubApi {
         commit
     }
 
+    /// Removes a repository, as when it is deleted or the token loses access: GitHub then
+    /// answers 404 for it and everything in it.
+    pub fn delete_repo(&self, full_name: &str) {
+        self.state().repos.remove(full_name);
+    }
+
     /// A branch at the tip of another, made directly (not through the API, not logged).
     pub fn create_branch(&self, full_name: &str, branch: &str, from: &str) -> String {
         let mut state = self.state();

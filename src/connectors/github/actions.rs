@@ -28,13 +28,13 @@ pub fn create_branch(
         Some(from) => from.to_string(),
         None => default_branch(&found, repo)?,
     };
-    if let Some(sha) = branch_sha(api, repo, branch)? {
+    if let Some(sha) = ref_sha(api, repo, branch)? {
         return Ok(done(
             json!({"repo": repo.full_name(), "branch": branch, "sha": sha, "url": tree_url(&found, branch)}),
             "exists",
         ));
     }
-    let sha = branch_sha(api, repo, &from)?.ok_or_else(|| {
+    let sha = ref_sha(api, repo, &from)?.ok_or_else(|| {
         ConnectorError::Failed(format!(
             "cannot create branch `{branch}` from `{from}`: there is no branch `{from}` in {}",
             repo.full_name()
@@ -220,7 +220,7 @@ pub fn delete_branch(
             repo.full_name()
         )));
     }
-    let Some(sha) = branch_sha(api, repo, branch)? else {
+    let Some(sha) = ref_sha(api, repo, branch)? else {
         return Ok(done(
             json!({"repo": repo.full_name(), "branch": branch, "deleted": false}),
             "absent",
@@ -342,8 +342,6 @@ pub fn push_commit(
     }
     let files = files(args)?;
     let Some(tip) = branch_sha(api, repo, branch)? else {
-        // GitHub answers 404 for a missing repository too: say which it is.
-        repository(api, repo)?;
         return Err(ConnectorError::Failed(format!(
             "there is no branch `{branch}` in {}; create it first (create_branch)",
             repo.full_name()
@@ -526,8 +524,21 @@ fn default_branch(found: &Repository, repo: &Repo) -> Result<String, ConnectorEr
     })
 }
 
-/// Where a branch points, or `None` when it does not exist.
+/// Where a branch points, or `None` when the repository has no such branch. GitHub answers
+/// 404 for a repository that is gone or hidden from the token too, so an absent branch is
+/// confirmed by the repository (one more request, on that path only): a repository the token
+/// cannot see is an error, never "the branch is absent".
 pub fn branch_sha(api: &Api, repo: &Repo, branch: &str) -> Result<Option<String>, ConnectorError> {
+    let sha = ref_sha(api, repo, branch)?;
+    if sha.is_none() {
+        repository(api, repo)?;
+    }
+    Ok(sha)
+}
+
+/// Where a branch points, or `None` on any 404: only for callers that have just fetched the
+/// repository itself, so a 404 can only mean the branch.
+fn ref_sha(api: &Api, repo: &Repo, branch: &str) -> Result<Option<String>, ConnectorError> {
     check_branch(branch, "branch").map_err(ConnectorError::BadArgs)?;
     let found: Option<Ref> = api.find(&format!("{}/git/ref/heads/{branch}", repo.route()))?;
     Ok(found.and_then(|r| match r.object {
