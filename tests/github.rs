@@ -631,8 +631,8 @@ fn merge_feature(env: &Env) -> (Json, String, String) {
     assert_eq!(document["outputs"]["sha"], merge);
     assert_eq!(env.api.commit(REPO, &merge).parents[0], before);
     assert_eq!(
-        step(&document, "merge")["rollback_data"]["base_sha"],
-        before
+        step(&document, "merge")["rollback_data"]["head_sha"],
+        env.api.branch(REPO, "feature").unwrap()
     );
     (document, before_tree, merge)
 }
@@ -1317,7 +1317,8 @@ fn after_an_interrupted_run_undo_is_safe_whether_or_not_the_action_happened() {
 
     // merge_pr: the pull request says whether the merge happened.
     let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
-    let data = json!({"repo": REPO, "number": number, "base": "main", "base_sha": main, "head_sha": "0".repeat(40), "title": "Add a changelog"});
+    let head = env.api.branch(REPO, "feature").unwrap();
+    let data = json!({"repo": REPO, "number": number, "base": "main", "head_sha": head, "title": "Add a changelog"});
     assert_eq!(
         undo("merge_pr", data.clone()).unwrap().already_done,
         Some("not merged")
@@ -1341,4 +1342,59 @@ fn after_an_interrupted_run_undo_is_safe_whether_or_not_the_action_happened() {
         Some("reverted")
     );
     assert_eq!(env.api.branch(REPO, "main").as_deref(), Some(tip.as_str()));
+}
+
+#[test]
+fn a_merge_is_made_at_the_head_enact_saw_and_only_that_merge_is_reverted_after_an_interruption() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    let seen = feature_branch(&env);
+    let github = connector(&env.api);
+    let main = env.api.branch(REPO, "main").unwrap();
+    let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    let args = json!({"repo": REPO, "number": number, "base": "main"});
+
+    // Someone pushes to the head after Enact looked at it: GitHub refuses the merge (409).
+    let mut recorded = Json::Null;
+    let refused = github.execute("merge_pr", &args, &mut |data| {
+        recorded = data.clone();
+        env.api
+            .push(REPO, "feature", &[("NEWS.md", Some("late\n"))], "Late push");
+        Ok(())
+    });
+    let Err(ConnectorError::Failed(message)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        message.contains("GitHub answered 409 Conflict: Head branch was modified"),
+        "{message}"
+    );
+    assert_eq!(recorded["head_sha"], seen);
+    assert!(!env.api.pull(REPO, number).merged);
+    assert_eq!(env.api.branch(REPO, "main").as_deref(), Some(main.as_str()));
+
+    // Someone merges it at the new head later; the interrupted run's undo leaves that merge.
+    let theirs = github
+        .execute("merge_pr", &args, &mut |_| Ok(()))
+        .unwrap();
+    assert_eq!(theirs.output["merged"], true);
+    let their_head = env.api.branch(REPO, "feature").unwrap();
+    let merged_main = env.api.branch(REPO, "main").unwrap();
+    let undone = github.undo("merge_pr", &json!({}), &Json::Null, &recorded);
+    let Err(ConnectorError::CannotUndo(message)) = undone else {
+        panic!("{undone:?}")
+    };
+    assert!(
+        message.contains(&format!(
+            "pull request #{number} in acme/app was merged at head {}, not at {} where this run \
+             would have merged it",
+            &their_head[..7],
+            &seen[..7]
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        env.api.branch(REPO, "main").as_deref(),
+        Some(merged_main.as_str())
+    );
 }

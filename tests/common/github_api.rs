@@ -422,6 +422,8 @@ struct Pull {
     open: bool,
     merged: bool,
     merge_commit_sha: Option<String>,
+    /// The head it was merged at: GitHub's `head.sha` stays there once merged.
+    merged_head: Option<String>,
     draft: bool,
     created_at: String,
     updated_at: String,
@@ -450,6 +452,7 @@ impl Pull {
             open: true,
             merged: false,
             merge_commit_sha: None,
+            merged_head: None,
             draft,
             created_at: now(),
             updated_at: now(),
@@ -1324,7 +1327,7 @@ fn merge_pull(repo: &mut Repo, number: &str, body: &Json) -> Answer {
             .unwrap_or_else(|| format!("Merge pull request #{number} from {}/{head}", repo.owner));
         repo.put_commit(
             &tree,
-            vec![base_tip, head_tip],
+            vec![base_tip, head_tip.clone()],
             &format!("{heading}\n\n{commit_message}"),
         )
     };
@@ -1333,6 +1336,7 @@ fn merge_pull(repo: &mut Repo, number: &str, body: &Json) -> Answer {
     pull.open = false;
     pull.merged = true;
     pull.merge_commit_sha = Some(sha.clone());
+    pull.merged_head = Some(head_tip);
     pull.merged_at = Some(now());
     pull.closed_at = Some(now());
     answer(
@@ -1586,9 +1590,14 @@ fn pull_json(base_url: &str, repo: &Repo, pull: &Pull) -> Json {
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": match &pull.fork {
-            None => branch_json(base_url, repo, &pull.head),
-            Some(owner) => fork_branch_json(base_url, owner, &pull.head),
+        "head": match (&pull.fork, &pull.merged_head) {
+            (None, None) => branch_json(base_url, repo, &pull.head),
+            (None, Some(sha)) => {
+                let mut head = branch_json(base_url, repo, &pull.head);
+                head["sha"] = json!(sha);
+                head
+            }
+            (Some(owner), _) => fork_branch_json(base_url, owner, &pull.head),
         },
         "base": branch_json(base_url, repo, &pull.base),
         "author_association": "OWNER",

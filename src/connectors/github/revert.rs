@@ -31,9 +31,22 @@ pub fn revert_merge(api: &Api, data: &Data, output: &Json) -> Result<UndoOutcome
     let merge = match output.get("sha").and_then(Json::as_str) {
         Some(sha) => sha.to_string(),
         None => {
-            // The run stopped while merging: the pull request says whether it happened.
+            // The run stopped while merging: the pull request says whether it happened, and
+            // its head whether the merge was this run's. A merge at another head is someone
+            // else's, made after this run's merge failed or never got sent.
             let pr = pull_request(api, repo, number)?;
+            let head_sha = data.sha("head_sha")?;
             match pr.merge_commit_sha.clone().filter(|_| is_merged(&pr)) {
+                Some(_) if pr.head.sha != head_sha => {
+                    return Err(ConnectorError::CannotUndo(format!(
+                        "pull request #{number} in {} was merged at head {}, not at {} where \
+                         this run would have merged it: the merge is not this run's, so Enact \
+                         does not revert it",
+                        repo.full_name(),
+                        short(&pr.head.sha),
+                        short(head_sha)
+                    )));
+                }
                 Some(sha) => sha,
                 None => {
                     return Ok(UndoOutcome {
