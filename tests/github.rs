@@ -1010,6 +1010,7 @@ fn a_branch_in_a_repository_the_token_no_longer_sees_is_not_taken_for_deleted() 
 
 #[test]
 fn api_errors_become_failed_steps_that_say_what_github_answered() {
+    use enact::connectors::Connector;
     let env = Env::new();
     // 404: a repository that does not exist (or that the token cannot see).
     let (run, document) = env.run("branch", json!({"repo": "acme/nope", "branch": "agent/x"}));
@@ -1064,6 +1065,36 @@ fn api_errors_become_failed_steps_that_say_what_github_answered() {
     let error = document["error"].as_str().unwrap();
     assert!(
         error.contains("GitHub answered 403 Forbidden: Resource not accessible by personal access token — POST /repos/acme/app/issues; the token in `GITHUB_TOKEN` needs `issues: write` on this repository"),
+        "{error}"
+    );
+    // The permission is the request's: a merge writes contents, reopening a pull request
+    // (a rollback) writes pull requests.
+    env.api.set_read_only(false);
+    feature_branch(&env);
+    let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    env.api.set_read_only(true);
+    let (run, document) = env.run("merge", json!({"number": number}));
+    assert_eq!(run.code, 4);
+    let error = document["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("— PUT /repos/acme/app/pulls/{number}/merge; the token in `GITHUB_TOKEN` needs `contents: write` on this repository")),
+        "{error}"
+    );
+    env.api.set_read_only(false);
+    let (run, _) = env.run("close_pr", json!({"number": number}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    env.api.set_read_only(true);
+    let undone = connector(&env.api).undo(
+        "close_pr",
+        &json!({}),
+        &Json::Null,
+        &json!({"repo": REPO, "number": number}),
+    );
+    let Err(enact::connectors::ConnectorError::Failed(error)) = undone else {
+        panic!("{undone:?}")
+    };
+    assert!(
+        error.contains(&format!("— PATCH /repos/acme/app/pulls/{number}; the token in `GITHUB_TOKEN` needs `pull requests: write` on this repository")),
         "{error}"
     );
     env.api.set_read_only(false);
