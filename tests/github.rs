@@ -1429,3 +1429,40 @@ fn a_merge_is_made_at_the_head_enact_saw_and_only_that_merge_is_reverted_after_a
         Some(merged_main.as_str())
     );
 }
+
+#[test]
+fn a_recreated_branch_reopens_every_pull_request_it_can_and_names_the_others() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    let feature = feature_branch(&env);
+    let first = env.api.open_pr(REPO, "feature", "main", "First");
+    let github = connector(&env.api);
+    let deleted = github
+        .execute(
+            "delete_branch",
+            &json!({"repo": REPO, "branch": "feature"}),
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(deleted.rollback_data["pull_requests"], json!([first]));
+    let last = env.api.add_issue(REPO, "Not a pull request");
+    // A number GitHub cannot answer for as a pull request, recorded before one it can.
+    let mut data = deleted.rollback_data.clone();
+    data["pull_requests"] = json!([last, first]);
+
+    let undone = github.undo("delete_branch", &json!({}), &deleted.output, &data);
+    let Err(ConnectorError::CannotUndo(message)) = undone else {
+        panic!("{undone:?}")
+    };
+    assert!(
+        message.contains(&format!(
+            "branch `feature` in acme/app is back at {} and #{first} reopened, but pull request \
+             #{last} (",
+            &feature[..7]
+        )),
+        "{message}"
+    );
+    assert!(message.contains("404 Not Found"), "{message}");
+    assert_eq!(env.api.branch(REPO, "feature").as_deref(), Some(feature.as_str()));
+    assert_eq!(env.api.pull(REPO, first).state, "open");
+}

@@ -249,8 +249,16 @@ pub fn recreate_branch(api: &Api, data: &Data) -> Result<UndoOutcome, ConnectorE
         .unwrap_or_default();
     let mut reopened = Vec::new();
     let mut left = Vec::new();
+    // The branch is back by now: a pull request that cannot be read is left and named, like
+    // one that cannot be reopened, and the others are still reopened.
     for number in numbers {
-        let pr = pull_request(api, repo, number)?;
+        let pr = match pull_request(api, repo, number) {
+            Ok(pr) => pr,
+            Err(e) => {
+                left.push(format!("#{number} ({e})"));
+                continue;
+            }
+        };
         if pr.state != Some(IssueState::Closed) {
             continue;
         }
