@@ -22,8 +22,6 @@ use super::{
 };
 use api::Api;
 
-pub use api::PUBLIC_API;
-
 pub const KIND: &str = "github";
 
 const REPO: ParamSpec = ParamSpec {
@@ -261,10 +259,6 @@ impl GithubConnector {
         Ok(GithubConnector {
             api: Api::new(&settings)?,
         })
-    }
-
-    pub fn base_url(&self) -> &str {
-        self.api.base_url()
     }
 }
 

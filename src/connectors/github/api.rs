@@ -99,10 +99,6 @@ impl Api {
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
     pub fn get<T: FromResponse>(&self, route: &str) -> Result<T, ApiError> {
         self.run("GET", route, self.crab.get(route, None::<&()>))
     }
@@ -398,9 +394,9 @@ mod tests {
             );
         }
         let api = Api::new(&settings(Some("https://ghe.example.com/api/v3/"), "t")).unwrap();
-        assert_eq!(api.base_url(), "https://ghe.example.com/api/v3");
+        assert_eq!(api.base_url, "https://ghe.example.com/api/v3");
         assert_eq!(
-            Api::new(&settings(None, "t")).unwrap().base_url(),
+            Api::new(&settings(None, "t")).unwrap().base_url,
             PUBLIC_API
         );
     }
