@@ -1466,3 +1466,35 @@ fn a_recreated_branch_reopens_every_pull_request_it_can_and_names_the_others() {
     assert_eq!(env.api.branch(REPO, "feature").as_deref(), Some(feature.as_str()));
     assert_eq!(env.api.pull(REPO, first).state, "open");
 }
+
+#[test]
+fn a_branch_that_moves_while_enact_commits_keeps_the_other_commit() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    env.api.create_branch(REPO, "agent/docs", "main");
+    let github = connector(&env.api);
+    let mut theirs = String::new();
+    let pushed = github.execute(
+        "push_commit",
+        &json!({"repo": REPO, "branch": "agent/docs", "commit_message": "Docs", "files": {"NOTES.md": "ours\n"}, "file_count": 1}),
+        &mut |_| {
+            theirs = env
+                .api
+                .push(REPO, "agent/docs", &[("OTHER.md", Some("theirs\n"))], "Theirs");
+            Ok(())
+        },
+    );
+    let Err(ConnectorError::Failed(message)) = pushed else {
+        panic!("{pushed:?}")
+    };
+    assert!(
+        message.contains("branch `agent/docs` in acme/app moved while Enact was committing"),
+        "{message}"
+    );
+    assert!(message.contains("nothing was pushed — run again"), "{message}");
+    assert_eq!(
+        env.api.branch(REPO, "agent/docs").as_deref(),
+        Some(theirs.as_str())
+    );
+    assert_eq!(env.api.file(REPO, "agent/docs", "NOTES.md"), None);
+}

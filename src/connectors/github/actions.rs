@@ -3,6 +3,7 @@
 //! inverse needs, hands that to `prepared`, and only then makes the one request that changes
 //! something.
 
+use octocrab::models::commits::GitCommitObject;
 use octocrab::models::issues::Issue;
 use octocrab::models::pulls::{Merge, PullRequest};
 use octocrab::models::repos::{Object, Ref};
@@ -381,25 +382,14 @@ pub fn push_commit(
     }
     let rollback_data = json!({"repo": repo.full_name(), "branch": branch, "parent": tip});
     prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
-    let commit: octocrab::models::commits::GitCommitObject = api.post(
-        &format!("{}/git/commits", repo.route()),
-        &json!({"message": message, "tree": tree.sha, "parents": [tip]}),
-    )?;
-    let moved = |e: super::api::ApiError| match e.status {
-        Some(422) => ConnectorError::Failed(format!(
+    let commit = commit_on(api, repo, branch, &tip, &tree.sha, message, || {
+        ConnectorError::Failed(format!(
             "branch `{branch}` in {} moved while Enact was committing (it is no longer at {}); \
              nothing was pushed — run again",
             repo.full_name(),
             short(&tip)
-        )),
-        _ => e.error,
-    };
-    let _: Ref = api
-        .patch(
-            &format!("{}/git/refs/heads/{branch}", repo.route()),
-            &json!({"sha": commit.sha, "force": false}),
-        )
-        .map_err(moved)?;
+        ))
+    })?;
     Ok(ActionOutcome {
         output: json!({
             "repo": repo.full_name(),
@@ -516,6 +506,33 @@ fn default_branch(found: &Repository, repo: &Repo) -> Result<String, ConnectorEr
             repo.full_name()
         ))
     })
+}
+
+/// A commit of `tree` on top of `tip`, then `branch` moved to it — never a forced update, so
+/// a branch that moved meanwhile keeps its commits: GitHub refuses (422) and `moved` says so.
+pub fn commit_on(
+    api: &Api,
+    repo: &Repo,
+    branch: &str,
+    tip: &str,
+    tree: &str,
+    message: &str,
+    moved: impl FnOnce() -> ConnectorError,
+) -> Result<GitCommitObject, ConnectorError> {
+    let commit: GitCommitObject = api.post(
+        &format!("{}/git/commits", repo.route()),
+        &json!({"message": message, "tree": tree, "parents": [tip]}),
+    )?;
+    let _: Ref = api
+        .patch(
+            &format!("{}/git/refs/heads/{branch}", repo.route()),
+            &json!({"sha": commit.sha, "force": false}),
+        )
+        .map_err(|e| match e.status {
+            Some(422) => moved(),
+            _ => e.error,
+        })?;
+    Ok(commit)
 }
 
 /// Where a branch points, or `None` when the repository has no such branch. GitHub answers

@@ -6,11 +6,10 @@
 
 use octocrab::models::GitTree;
 use octocrab::models::commits::GitCommitObject;
-use octocrab::models::repos::Ref;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::actions::{branch_sha, is_merged, pull_request};
+use super::actions::{branch_sha, commit_on, is_merged, pull_request};
 use super::api::Api;
 use super::trees::{Found, Trees, overlapping};
 use super::{Data, is_sha, short};
@@ -199,26 +198,15 @@ pub fn revert_merge(api: &Api, data: &Data, output: &Json) -> Result<UndoOutcome
          #{number}: `enact rollback` put back the {} file(s) it changed.",
         changes.len()
     );
-    let commit: GitCommitObject = api.post(
-        &format!("{}/git/commits", repo.route()),
-        &json!({"message": message, "tree": revert_tree, "parents": [tip]}),
-    )?;
-    let moved = |e: super::api::ApiError| match e.status {
-        Some(422) => ConnectorError::Failed(format!(
+    let commit = commit_on(api, repo, base, &tip, &revert_tree, &message, || {
+        ConnectorError::Failed(format!(
             "`{base}` in {} moved while Enact was reverting merge {} (it is no longer at {}); \
              nothing was changed — run the rollback again",
             repo.full_name(),
             short(&merge),
             short(&tip)
-        )),
-        _ => e.error,
-    };
-    let _: Ref = api
-        .patch(
-            &format!("{}/git/refs/heads/{base}", repo.route()),
-            &json!({"sha": commit.sha, "force": false}),
-        )
-        .map_err(moved)?;
+        ))
+    })?;
     Ok(UndoOutcome {
         action: INVERSE,
         output: summary(json!({"reverted": true, "sha": commit.sha, "tree": revert_tree})),
