@@ -999,8 +999,10 @@ fn a_branch_in_a_repository_the_token_no_longer_sees_is_not_taken_for_deleted() 
     assert_eq!(rolled["decision"], "PARTIAL");
     let error = rolled["error"].as_str().unwrap();
     assert!(
-        error.contains("GitHub answered 404 Not Found: Not Found — GET /repos/acme/app (it does \
-                        not exist, or the token in `GITHUB_TOKEN` cannot see it)"),
+        error.contains(
+            "GitHub answered 404 Not Found: Not Found — GET /repos/acme/app (it does \
+                        not exist, or the token in `GITHUB_TOKEN` cannot see it)"
+        ),
         "{error}"
     );
 }
@@ -1405,9 +1407,7 @@ fn a_merge_is_made_at_the_head_enact_saw_and_only_that_merge_is_reverted_after_a
     assert_eq!(env.api.branch(REPO, "main").as_deref(), Some(main.as_str()));
 
     // Someone merges it at the new head later; the interrupted run's undo leaves that merge.
-    let theirs = github
-        .execute("merge_pr", &args, &mut |_| Ok(()))
-        .unwrap();
+    let theirs = github.execute("merge_pr", &args, &mut |_| Ok(())).unwrap();
     assert_eq!(theirs.output["merged"], true);
     let their_head = env.api.branch(REPO, "feature").unwrap();
     let merged_main = env.api.branch(REPO, "main").unwrap();
@@ -1463,7 +1463,10 @@ fn a_recreated_branch_reopens_every_pull_request_it_can_and_names_the_others() {
         "{message}"
     );
     assert!(message.contains("404 Not Found"), "{message}");
-    assert_eq!(env.api.branch(REPO, "feature").as_deref(), Some(feature.as_str()));
+    assert_eq!(
+        env.api.branch(REPO, "feature").as_deref(),
+        Some(feature.as_str())
+    );
     assert_eq!(env.api.pull(REPO, first).state, "open");
 }
 
@@ -1491,7 +1494,10 @@ fn a_branch_that_moves_while_enact_commits_keeps_the_other_commit() {
         message.contains("branch `agent/docs` in acme/app moved while Enact was committing"),
         "{message}"
     );
-    assert!(message.contains("nothing was pushed — run again"), "{message}");
+    assert!(
+        message.contains("nothing was pushed — run again"),
+        "{message}"
+    );
     assert_eq!(
         env.api.branch(REPO, "agent/docs").as_deref(),
         Some(theirs.as_str())

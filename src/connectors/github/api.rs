@@ -395,10 +395,7 @@ mod tests {
         }
         let api = Api::new(&settings(Some("https://ghe.example.com/api/v3/"), "t")).unwrap();
         assert_eq!(api.base_url, "https://ghe.example.com/api/v3");
-        assert_eq!(
-            Api::new(&settings(None, "t")).unwrap().base_url,
-            PUBLIC_API
-        );
+        assert_eq!(Api::new(&settings(None, "t")).unwrap().base_url, PUBLIC_API);
     }
 
     #[test]
