@@ -631,8 +631,8 @@ fn merge_feature(env: &Env) -> (Json, String, String) {
     assert_eq!(document["outputs"]["sha"], merge);
     assert_eq!(env.api.commit(REPO, &merge).parents[0], before);
     assert_eq!(
-        step(&document, "merge")["rollback_data"]["base_sha"],
-        before
+        step(&document, "merge")["rollback_data"]["head_sha"],
+        env.api.branch(REPO, "feature").unwrap()
     );
     (document, before_tree, merge)
 }
@@ -869,6 +869,10 @@ fn a_deleted_branch_comes_back_at_its_sha_with_the_pull_requests_github_closed()
     let env = Env::new();
     let feature = feature_branch(&env);
     let pr = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    // A fork's branch named `feature` is not acme's: deleting acme's leaves its pull request.
+    let from_fork = env
+        .api
+        .open_fork_pr(REPO, "someone", "feature", "main", "Their feature");
 
     let (run, document) = env.run("delete_branch", json!({"branch": "main"}));
     assert_eq!(run.code, 4);
@@ -897,6 +901,7 @@ fn a_deleted_branch_comes_back_at_its_sha_with_the_pull_requests_github_closed()
         step(&document, "act")["rollback_data"]["pull_requests"],
         json!([pr])
     );
+    assert_eq!(env.api.pull(REPO, from_fork).state, "open");
     let (run, again) = env.run("delete_branch", json!({"branch": "feature"}));
     assert_eq!(run.code, 0);
     assert_eq!(step(&again, "act")["already_done"], "absent");
@@ -941,11 +946,73 @@ fn a_created_branch_that_moved_is_not_deleted_by_rollback() {
     );
 }
 
+#[test]
+fn a_created_branch_an_open_pull_request_uses_is_not_deleted_by_rollback() {
+    let env = Env::new();
+    feature_branch(&env);
+    let (run, document) = env.run("branch", json!({"branch": "agent/work"}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let created = env.api.branch(REPO, "agent/work").unwrap();
+    let from_it = env.api.open_pr(REPO, "agent/work", "main", "From it");
+    let into_it = env.api.open_pr(REPO, "feature", "agent/work", "Into it");
+    // A fork's branch of the same name is another branch: its pull request holds nothing back.
+    let from_fork = env
+        .api
+        .open_fork_pr(REPO, "someone", "agent/work", "main", "Theirs");
+    let run_id = document["run_id"].as_str().unwrap();
+
+    let (undo, rolled) = env.rollback(run_id);
+    assert_eq!(undo.code, 4, "{}{}", undo.stdout, undo.stderr);
+    let error = rolled["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "branch `agent/work` in acme/app is used by open pull request #{from_it}, #{into_it}, \
+             which deleting it would close"
+        )),
+        "{error}"
+    );
+    assert_eq!(
+        env.api.branch(REPO, "agent/work").as_deref(),
+        Some(created.as_str())
+    );
+
+    for number in [from_it, into_it] {
+        let (run, _) = env.run("close_pr", json!({"number": number}));
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    let (undo, rolled) = env.rollback(run_id);
+    assert_eq!(undo.code, 0, "{}{}", undo.stdout, undo.stderr);
+    assert_eq!(rolled["decision"], "ROLLED_BACK");
+    assert_eq!(env.api.branch(REPO, "agent/work"), None);
+    assert_eq!(env.api.pull(REPO, from_fork).state, "open");
+}
+
+#[test]
+fn a_branch_in_a_repository_the_token_no_longer_sees_is_not_taken_for_deleted() {
+    let env = Env::new();
+    let (run, document) = env.run("branch", json!({"branch": "agent/work"}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // GitHub answers 404 for the branch's ref then, as it does for a deleted branch.
+    env.api.delete_repo(REPO);
+    let (undo, rolled) = env.rollback(document["run_id"].as_str().unwrap());
+    assert_eq!(undo.code, 4, "{}{}", undo.stdout, undo.stderr);
+    assert_eq!(rolled["decision"], "PARTIAL");
+    let error = rolled["error"].as_str().unwrap();
+    assert!(
+        error.contains(
+            "GitHub answered 404 Not Found: Not Found — GET /repos/acme/app (it does \
+                        not exist, or the token in `GITHUB_TOKEN` cannot see it)"
+        ),
+        "{error}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // GitHub's errors
 
 #[test]
 fn api_errors_become_failed_steps_that_say_what_github_answered() {
+    use enact::connectors::Connector;
     let env = Env::new();
     // 404: a repository that does not exist (or that the token cannot see).
     let (run, document) = env.run("branch", json!({"repo": "acme/nope", "branch": "agent/x"}));
@@ -1000,6 +1067,36 @@ fn api_errors_become_failed_steps_that_say_what_github_answered() {
     let error = document["error"].as_str().unwrap();
     assert!(
         error.contains("GitHub answered 403 Forbidden: Resource not accessible by personal access token — POST /repos/acme/app/issues; the token in `GITHUB_TOKEN` needs `issues: write` on this repository"),
+        "{error}"
+    );
+    // The permission is the request's: a merge writes contents, reopening a pull request
+    // (a rollback) writes pull requests.
+    env.api.set_read_only(false);
+    feature_branch(&env);
+    let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    env.api.set_read_only(true);
+    let (run, document) = env.run("merge", json!({"number": number}));
+    assert_eq!(run.code, 4);
+    let error = document["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("— PUT /repos/acme/app/pulls/{number}/merge; the token in `GITHUB_TOKEN` needs `contents: write` on this repository")),
+        "{error}"
+    );
+    env.api.set_read_only(false);
+    let (run, _) = env.run("close_pr", json!({"number": number}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    env.api.set_read_only(true);
+    let undone = connector(&env.api).undo(
+        "close_pr",
+        &json!({}),
+        &Json::Null,
+        &json!({"repo": REPO, "number": number}),
+    );
+    let Err(enact::connectors::ConnectorError::Failed(error)) = undone else {
+        panic!("{undone:?}")
+    };
+    assert!(
+        error.contains(&format!("— PATCH /repos/acme/app/pulls/{number}; the token in `GITHUB_TOKEN` needs `pull requests: write` on this repository")),
         "{error}"
     );
     env.api.set_read_only(false);
@@ -1253,7 +1350,8 @@ fn after_an_interrupted_run_undo_is_safe_whether_or_not_the_action_happened() {
 
     // merge_pr: the pull request says whether the merge happened.
     let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
-    let data = json!({"repo": REPO, "number": number, "base": "main", "base_sha": main, "head_sha": "0".repeat(40), "title": "Add a changelog"});
+    let head = env.api.branch(REPO, "feature").unwrap();
+    let data = json!({"repo": REPO, "number": number, "base": "main", "head_sha": head, "title": "Add a changelog"});
     assert_eq!(
         undo("merge_pr", data.clone()).unwrap().already_done,
         Some("not merged")
@@ -1277,4 +1375,132 @@ fn after_an_interrupted_run_undo_is_safe_whether_or_not_the_action_happened() {
         Some("reverted")
     );
     assert_eq!(env.api.branch(REPO, "main").as_deref(), Some(tip.as_str()));
+}
+
+#[test]
+fn a_merge_is_made_at_the_head_enact_saw_and_only_that_merge_is_reverted_after_an_interruption() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    let seen = feature_branch(&env);
+    let github = connector(&env.api);
+    let main = env.api.branch(REPO, "main").unwrap();
+    let number = env.api.open_pr(REPO, "feature", "main", "Add a changelog");
+    let args = json!({"repo": REPO, "number": number, "base": "main"});
+
+    // Someone pushes to the head after Enact looked at it: GitHub refuses the merge (409).
+    let mut recorded = Json::Null;
+    let refused = github.execute("merge_pr", &args, &mut |data| {
+        recorded = data.clone();
+        env.api
+            .push(REPO, "feature", &[("NEWS.md", Some("late\n"))], "Late push");
+        Ok(())
+    });
+    let Err(ConnectorError::Failed(message)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        message.contains("GitHub answered 409 Conflict: Head branch was modified"),
+        "{message}"
+    );
+    assert_eq!(recorded["head_sha"], seen);
+    assert!(!env.api.pull(REPO, number).merged);
+    assert_eq!(env.api.branch(REPO, "main").as_deref(), Some(main.as_str()));
+
+    // Someone merges it at the new head later; the interrupted run's undo leaves that merge.
+    let theirs = github.execute("merge_pr", &args, &mut |_| Ok(())).unwrap();
+    assert_eq!(theirs.output["merged"], true);
+    let their_head = env.api.branch(REPO, "feature").unwrap();
+    let merged_main = env.api.branch(REPO, "main").unwrap();
+    let undone = github.undo("merge_pr", &json!({}), &Json::Null, &recorded);
+    let Err(ConnectorError::CannotUndo(message)) = undone else {
+        panic!("{undone:?}")
+    };
+    assert!(
+        message.contains(&format!(
+            "pull request #{number} in acme/app was merged at head {}, not at {} where this run \
+             would have merged it",
+            &their_head[..7],
+            &seen[..7]
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        env.api.branch(REPO, "main").as_deref(),
+        Some(merged_main.as_str())
+    );
+}
+
+#[test]
+fn a_recreated_branch_reopens_every_pull_request_it_can_and_names_the_others() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    let feature = feature_branch(&env);
+    let first = env.api.open_pr(REPO, "feature", "main", "First");
+    let github = connector(&env.api);
+    let deleted = github
+        .execute(
+            "delete_branch",
+            &json!({"repo": REPO, "branch": "feature"}),
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(deleted.rollback_data["pull_requests"], json!([first]));
+    let last = env.api.add_issue(REPO, "Not a pull request");
+    // A number GitHub cannot answer for as a pull request, recorded before one it can.
+    let mut data = deleted.rollback_data.clone();
+    data["pull_requests"] = json!([last, first]);
+
+    let undone = github.undo("delete_branch", &json!({}), &deleted.output, &data);
+    let Err(ConnectorError::CannotUndo(message)) = undone else {
+        panic!("{undone:?}")
+    };
+    assert!(
+        message.contains(&format!(
+            "branch `feature` in acme/app is back at {} and #{first} reopened, but pull request \
+             #{last} (",
+            &feature[..7]
+        )),
+        "{message}"
+    );
+    assert!(message.contains("404 Not Found"), "{message}");
+    assert_eq!(
+        env.api.branch(REPO, "feature").as_deref(),
+        Some(feature.as_str())
+    );
+    assert_eq!(env.api.pull(REPO, first).state, "open");
+}
+
+#[test]
+fn a_branch_that_moves_while_enact_commits_keeps_the_other_commit() {
+    use enact::connectors::{Connector, ConnectorError};
+    let env = Env::new();
+    env.api.create_branch(REPO, "agent/docs", "main");
+    let github = connector(&env.api);
+    let mut theirs = String::new();
+    let pushed = github.execute(
+        "push_commit",
+        &json!({"repo": REPO, "branch": "agent/docs", "commit_message": "Docs", "files": {"NOTES.md": "ours\n"}, "file_count": 1}),
+        &mut |_| {
+            theirs = env
+                .api
+                .push(REPO, "agent/docs", &[("OTHER.md", Some("theirs\n"))], "Theirs");
+            Ok(())
+        },
+    );
+    let Err(ConnectorError::Failed(message)) = pushed else {
+        panic!("{pushed:?}")
+    };
+    assert!(
+        message.contains("branch `agent/docs` in acme/app moved while Enact was committing"),
+        "{message}"
+    );
+    assert!(
+        message.contains("nothing was pushed — run again"),
+        "{message}"
+    );
+    assert_eq!(
+        env.api.branch(REPO, "agent/docs").as_deref(),
+        Some(theirs.as_str())
+    );
+    assert_eq!(env.api.file(REPO, "agent/docs", "NOTES.md"), None);
 }

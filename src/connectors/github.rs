@@ -22,8 +22,6 @@ use super::{
 };
 use api::Api;
 
-pub use api::PUBLIC_API;
-
 pub const KIND: &str = "github";
 
 const REPO: ParamSpec = ParamSpec {
@@ -262,21 +260,6 @@ impl GithubConnector {
             api: Api::new(&settings)?,
         })
     }
-
-    pub fn base_url(&self) -> &str {
-        self.api.base_url()
-    }
-}
-
-/// What a fine-grained token needs for an action and its inverse, named when GitHub answers
-/// 403.
-fn permission(action: &str) -> &'static str {
-    match action {
-        "create_pr" | "close_pr" => "`pull requests: write`",
-        "create_issue" | "close_issue" => "`issues: write`",
-        "push_commit" => "`contents: write`",
-        _ => "`contents: write` and `pull requests: read`",
-    }
 }
 
 impl Connector for GithubConnector {
@@ -297,7 +280,6 @@ impl Connector for GithubConnector {
         let spec = find_action(KIND, ACTIONS, action)?;
         check_args(spec, args)?;
         let args = Args::new(args)?;
-        self.api.needs(permission(spec.name));
         let api = &self.api;
         match spec.name {
             "create_branch" => actions::create_branch(api, &args, prepared),
@@ -319,7 +301,6 @@ impl Connector for GithubConnector {
         rollback_data: &Json,
     ) -> Result<UndoOutcome, ConnectorError> {
         let spec = find_action(KIND, ACTIONS, action)?;
-        self.api.needs(permission(spec.name));
         let data = Data::new(spec.name, rollback_data)?;
         let api = &self.api;
         match spec.name {

@@ -1,4 +1,4 @@
-//! A local GitHub REST API for tests, on 127.0.0.1 in its own thread, keeping real state the
+//! A local GitHub REST API for tests, served by `api_server` on 127.0.0.1, keeping real state the
 //! way GitHub does: repositories with a default branch; content-addressed blobs, trees and
 //! commits with parents; refs that move only by fast-forward unless forced; pull requests and
 //! issues sharing one sequence of numbers; merges that make merge commits (or squash commits)
@@ -21,10 +21,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
+
+use super::api_server::{Answer, ApiServer, Call};
 
 /// The token the server accepts.
 pub const TOKEN: &str = "ghp_enactTestToken0123456789abcdefABCDEF";
@@ -81,29 +82,15 @@ pub struct CommitView {
 }
 
 pub struct GithubApi {
-    url: String,
     state: Arc<Mutex<State>>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for GithubApi {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    server: ApiServer,
 }
 
 impl GithubApi {
     /// A server with no repositories, accepting `TOKEN`.
     pub fn start() -> GithubApi {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let address = server.server_addr().to_ip().unwrap();
-        let url = format!("http://{address}");
         let state = Arc::new(Mutex::new(State {
-            url: url.clone(),
+            url: String::new(),
             repos: BTreeMap::new(),
             log: Vec::new(),
             rate_limit: 5000,
@@ -112,48 +99,22 @@ impl GithubApi {
             next_id: 1000,
             read_only: false,
         }));
-        let thread = {
-            let server = Arc::clone(&server);
-            let state = Arc::clone(&state);
-            std::thread::spawn(move || {
-                while let Ok(mut request) = server.recv() {
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let auth = request
-                        .headers()
-                        .iter()
-                        .find(|h| h.field.equiv("Authorization"))
-                        .map(|h| h.value.as_str().to_string());
-                    let answer = state.lock().unwrap_or_else(|e| e.into_inner()).handle(
-                        request.method().as_str(),
-                        request.url(),
-                        auth.as_deref(),
-                        &body,
-                    );
-                    let mut response = tiny_http::Response::from_string(answer.body)
-                        .with_status_code(answer.status);
-                    for (name, value) in answer.headers {
-                        response = response.with_header(
-                            tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
-                                .unwrap(),
-                        );
-                    }
-                    let _ = request.respond(response);
-                }
-            })
-        };
-        GithubApi {
-            url,
-            state,
-            server,
-            thread: Some(thread),
-        }
+        let shared = Arc::clone(&state);
+        let server = ApiServer::start(move |call| {
+            shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .handle(call)
+        });
+        // The links of list pages are absolute: the state needs the address it is served at.
+        state.lock().unwrap().url = server.address.clone();
+        GithubApi { state, server }
     }
 
     /// `http://127.0.0.1:PORT`, the `base_url` to configure. The server also answers under
     /// `/api/v3`, like GitHub Enterprise Server.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.server.address
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -192,6 +153,12 @@ impl GithubApi {
             .insert(format!("heads/{default_branch}"), commit.clone());
         state.repos.insert(full_name.to_string(), repo);
         commit
+    }
+
+    /// Removes a repository, as when it is deleted or the token loses access: GitHub then
+    /// answers 404 for it and everything in it.
+    pub fn delete_repo(&self, full_name: &str) {
+        self.state().repos.remove(full_name);
     }
 
     /// A branch at the tip of another, made directly (not through the API, not logged).
@@ -293,6 +260,26 @@ impl GithubApi {
         let number = repo.take_number();
         repo.pulls
             .insert(number, Pull::new(id, number, title, "", head, base, false));
+        number
+    }
+
+    /// An open pull request from `fork_owner`'s fork: its branch `head` into `base` here. The
+    /// fork itself is not kept; its branch is not this repository's branch of the same name.
+    pub fn open_fork_pr(
+        &self,
+        full_name: &str,
+        fork_owner: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+    ) -> u64 {
+        let mut state = self.state();
+        let id = state.id();
+        let repo = state.repos.get_mut(full_name).unwrap();
+        let number = repo.take_number();
+        let mut pull = Pull::new(id, number, title, "", head, base, false);
+        pull.fork = Some(fork_owner.to_string());
+        repo.pulls.insert(number, pull);
         number
     }
 
@@ -429,10 +416,14 @@ struct Pull {
     title: String,
     body: String,
     head: String,
+    /// The owner of the fork `head` is a branch of; `None` for this repository's branch.
+    fork: Option<String>,
     base: String,
     open: bool,
     merged: bool,
     merge_commit_sha: Option<String>,
+    /// The head it was merged at: GitHub's `head.sha` stays there once merged.
+    merged_head: Option<String>,
     draft: bool,
     created_at: String,
     updated_at: String,
@@ -456,16 +447,22 @@ impl Pull {
             title: title.into(),
             body: body.into(),
             head: head.into(),
+            fork: None,
             base: base.into(),
             open: true,
             merged: false,
             merge_commit_sha: None,
+            merged_head: None,
             draft,
             created_at: now(),
             updated_at: now(),
             closed_at: None,
             merged_at: None,
         }
+    }
+
+    fn head_owner<'r>(&'r self, repo: &'r Repo) -> &'r str {
+        self.fork.as_deref().unwrap_or(&repo.owner)
     }
 
     fn view(&self) -> PullView {
@@ -683,21 +680,12 @@ impl Repo {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-struct Answer {
-    status: u16,
-    body: String,
-    headers: Vec<(String, String)>,
-}
-
+/// GitHub's answer with a JSON body, or none for `null` (204 No Content).
 fn answer(status: u16, body: Json) -> Answer {
-    Answer {
-        status,
-        body: if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        },
-        headers: Vec::new(),
+    if body.is_null() {
+        Answer::empty(status)
+    } else {
+        Answer::json(status, body)
     }
 }
 
@@ -730,13 +718,19 @@ impl State {
         self.next_id
     }
 
-    fn handle(&mut self, method: &str, url: &str, auth: Option<&str>, body: &str) -> Answer {
-        let parsed: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+    fn handle(&mut self, call: &Call) -> Answer {
+        let method = call.method.as_str();
+        let parsed: Json = serde_json::from_str(&call.body).unwrap_or(Json::Null);
         self.log.push(Logged {
-            method: method.to_string(),
-            path: url.to_string(),
+            method: call.method.clone(),
+            path: if call.query.is_empty() {
+                call.path.clone()
+            } else {
+                format!("{}?{}", call.path, call.query)
+            },
             body: parsed.clone(),
         });
+        let auth = call.authorization.as_deref();
         let token_ok = matches!(auth, Some(a) if a == format!("Bearer {TOKEN}") || a == format!("token {TOKEN}"));
         let mut reply = if !token_ok {
             error(401, "Bad credentials")
@@ -750,15 +744,15 @@ impl State {
             error(403, "Resource not accessible by personal access token")
         } else {
             self.rate_remaining -= 1;
-            let (path, query) = url.split_once('?').unwrap_or((url, ""));
-            let path = path.strip_prefix("/api/v3").unwrap_or(path);
-            let query: BTreeMap<String, String> = query
+            let path = call.path.strip_prefix("/api/v3").unwrap_or(&call.path);
+            let query: BTreeMap<String, String> = call
+                .query
                 .split('&')
                 .filter_map(|pair| pair.split_once('='))
                 .map(|(k, v)| (k.to_string(), percent_decode(v)))
                 .collect();
             let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-            self.route(method, url, &segments, &query, &parsed)
+            self.route(method, &call.path, &segments, &query, &parsed)
         };
         if token_ok {
             let reset = chrono::Utc::now().timestamp() + 3600;
@@ -777,10 +771,6 @@ impl State {
             ]);
         }
         reply.headers.push((
-            "Content-Type".to_string(),
-            "application/json; charset=utf-8".to_string(),
-        ));
-        reply.headers.push((
             "x-github-request-id".to_string(),
             format!("ENACT:{}", self.log.len()),
         ));
@@ -790,7 +780,8 @@ impl State {
     fn route(
         &mut self,
         method: &str,
-        url: &str,
+        // As sent, `/api/v3` included; without the query.
+        path: &str,
         segments: &[&str],
         query: &BTreeMap<String, String>,
         body: &Json,
@@ -825,15 +816,7 @@ impl State {
             },
             ("POST", ["git", "commits"]) => create_commit(&base_url, repo, body),
             ("GET", ["git", "trees", sha]) => match repo.tree(sha) {
-                Some(_) => answer(
-                    200,
-                    tree_json(
-                        &base_url,
-                        repo,
-                        sha,
-                        query.get("recursive").is_some_and(|v| v != "0"),
-                    ),
-                ),
+                Some(_) => answer(200, tree_json(&base_url, repo, sha)),
                 None => not_found(),
             },
             ("POST", ["git", "trees"]) => create_tree(&base_url, repo, body),
@@ -853,12 +836,12 @@ impl State {
                     })
                     .filter(|p| {
                         head.as_ref()
-                            .is_none_or(|h| *h == format!("{}:{}", repo.owner, p.head))
+                            .is_none_or(|h| *h == format!("{}:{}", p.head_owner(repo), p.head))
                     })
                     .filter(|p| base.as_ref().is_none_or(|b| *b == p.base))
                     .map(|p| pull_json(&base_url, repo, p))
                     .collect();
-                paginate(&base_url, url, query, page_cap, items)
+                paginate(&base_url, path, query, page_cap, items)
             }
             ("POST", ["pulls"]) => create_pull(&base_url, repo, id, body),
             ("GET", ["pulls", number]) => {
@@ -892,7 +875,7 @@ impl State {
                 items.sort_by_key(|item| std::cmp::Reverse(item.0));
                 paginate(
                     &base_url,
-                    url,
+                    path,
                     query,
                     page_cap,
                     items.into_iter().map(|(_, j)| j).collect(),
@@ -938,7 +921,7 @@ fn percent_decode(text: &str) -> String {
 /// One page of a list, with GitHub's `Link` header (`per_page` capped, `page` from 1).
 fn paginate(
     base_url: &str,
-    url: &str,
+    path: &str,
     query: &BTreeMap<String, String>,
     cap: usize,
     items: Vec<Json>,
@@ -960,7 +943,6 @@ fn paginate(
         .take(per_page)
         .collect();
     let mut reply = answer(200, Json::Array(slice));
-    let path = url.split('?').next().unwrap_or_default();
     let link_to = |n: usize| {
         let mut params: Vec<String> = query
             .iter()
@@ -1033,7 +1015,7 @@ fn delete_ref(repo: &mut Repo, name: &str) -> Answer {
     // GitHub closes the open pull requests from or into a deleted branch.
     if let Some(branch) = name.strip_prefix("heads/") {
         for pull in repo.pulls.values_mut().filter(|p| p.open) {
-            if pull.head == branch || pull.base == branch {
+            if (pull.fork.is_none() && pull.head == branch) || pull.base == branch {
                 pull.open = false;
                 pull.closed_at = Some(now());
             }
@@ -1139,7 +1121,7 @@ fn create_tree(base_url: &str, repo: &mut Repo, body: &Json) -> Answer {
         }
     }
     let sha = repo.build(&flat);
-    answer(201, tree_json(base_url, repo, &sha, false))
+    answer(201, tree_json(base_url, repo, &sha))
 }
 
 fn compare(repo: &Repo, spec: &str) -> Answer {
@@ -1201,7 +1183,7 @@ fn create_pull(base_url: &str, repo: &mut Repo, id: u64, body: &Json) -> Answer 
     if repo
         .pulls
         .values()
-        .any(|p| p.open && p.head == head && p.base == base)
+        .any(|p| p.open && p.fork.is_none() && p.head == head && p.base == base)
     {
         let message = format!("A pull request already exists for {}:{head}.", repo.owner);
         return invalid("PullRequest", "head", "custom", Some(&message));
@@ -1345,7 +1327,7 @@ fn merge_pull(repo: &mut Repo, number: &str, body: &Json) -> Answer {
             .unwrap_or_else(|| format!("Merge pull request #{number} from {}/{head}", repo.owner));
         repo.put_commit(
             &tree,
-            vec![base_tip, head_tip],
+            vec![base_tip, head_tip.clone()],
             &format!("{heading}\n\n{commit_message}"),
         )
     };
@@ -1354,6 +1336,7 @@ fn merge_pull(repo: &mut Repo, number: &str, body: &Json) -> Answer {
     pull.open = false;
     pull.merged = true;
     pull.merge_commit_sha = Some(sha.clone());
+    pull.merged_head = Some(head_tip);
     pull.merged_at = Some(now());
     pull.closed_at = Some(now());
     answer(
@@ -1511,20 +1494,23 @@ fn commit_json(base_url: &str, repo: &Repo, sha: &str) -> Json {
     })
 }
 
-fn tree_json(base_url: &str, repo: &Repo, sha: &str, recursive: bool) -> Json {
+/// One directory's entries (GitHub's `?recursive=1` is not served: the connector reads trees
+/// a directory at a time).
+fn tree_json(base_url: &str, repo: &Repo, sha: &str) -> Json {
     let full = repo.full_name();
-    let mut entries = Vec::new();
-    let mut stack = vec![(String::new(), sha.to_string())];
-    while let Some((prefix, tree)) = stack.pop() {
-        for entry in repo.tree(&tree).cloned().unwrap_or_default() {
-            let path = format!("{prefix}{}", entry.name);
+    let entries: Vec<Json> = repo
+        .tree(sha)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|entry| {
             let kind_url = if entry.kind == "tree" {
                 "trees"
             } else {
                 "blobs"
             };
             let mut item = json!({
-                "path": path,
+                "path": entry.name,
                 "mode": entry.mode,
                 "type": entry.kind,
                 "sha": entry.sha,
@@ -1533,12 +1519,9 @@ fn tree_json(base_url: &str, repo: &Repo, sha: &str, recursive: bool) -> Json {
             if let Some(Object::Blob(text)) = repo.objects.get(&entry.sha) {
                 item["size"] = json!(text.len());
             }
-            entries.push(item);
-            if recursive && entry.kind == "tree" {
-                stack.push((format!("{path}/"), entry.sha.clone()));
-            }
-        }
-    }
+            item
+        })
+        .collect();
     json!({
         "sha": sha,
         "url": format!("{base_url}/repos/{full}/git/trees/{sha}"),
@@ -1554,6 +1537,18 @@ fn branch_json(base_url: &str, repo: &Repo, branch: &str) -> Json {
         "sha": repo.branch_tip(branch).unwrap_or_default(),
         "user": user_json(base_url, &repo.owner),
         "repo": repo_json(base_url, repo),
+    })
+}
+
+/// The head of a pull request from a fork's branch (the fork's repository is not modelled: `repo`
+/// is null, as GitHub gives it for a deleted fork).
+fn fork_branch_json(base_url: &str, owner: &str, branch: &str) -> Json {
+    json!({
+        "label": format!("{owner}:{branch}"),
+        "ref": branch,
+        "sha": hash("fork", format!("{owner}:{branch}").as_bytes()),
+        "user": user_json(base_url, owner),
+        "repo": null,
     })
 }
 
@@ -1595,7 +1590,15 @@ fn pull_json(base_url: &str, repo: &Repo, pull: &Pull) -> Json {
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": branch_json(base_url, repo, &pull.head),
+        "head": match (&pull.fork, &pull.merged_head) {
+            (None, None) => branch_json(base_url, repo, &pull.head),
+            (None, Some(sha)) => {
+                let mut head = branch_json(base_url, repo, &pull.head);
+                head["sha"] = json!(sha);
+                head
+            }
+            (Some(owner), _) => fork_branch_json(base_url, owner, &pull.head),
+        },
         "base": branch_json(base_url, repo, &pull.base),
         "author_association": "OWNER",
         "auto_merge": null,

@@ -3,6 +3,7 @@
 //! inverse needs, hands that to `prepared`, and only then makes the one request that changes
 //! something.
 
+use octocrab::models::commits::GitCommitObject;
 use octocrab::models::issues::Issue;
 use octocrab::models::pulls::{Merge, PullRequest};
 use octocrab::models::repos::{Object, Ref};
@@ -28,13 +29,13 @@ pub fn create_branch(
         Some(from) => from.to_string(),
         None => default_branch(&found, repo)?,
     };
-    if let Some(sha) = branch_sha(api, repo, branch)? {
+    if let Some(sha) = ref_sha(api, repo, branch)? {
         return Ok(done(
             json!({"repo": repo.full_name(), "branch": branch, "sha": sha, "url": tree_url(&found, branch)}),
             "exists",
         ));
     }
-    let sha = branch_sha(api, repo, &from)?.ok_or_else(|| {
+    let sha = ref_sha(api, repo, &from)?.ok_or_else(|| {
         ConnectorError::Failed(format!(
             "cannot create branch `{branch}` from `{from}`: there is no branch `{from}` in {}",
             repo.full_name()
@@ -150,7 +151,7 @@ pub fn close_pr(
     let repo = &args.repo;
     let number = args.number()?;
     let pr = pull_request(api, repo, number)?;
-    if pr.merged_at.is_some() || pr.merged == Some(true) {
+    if is_merged(&pr) {
         return Ok(done(pr_output(repo, &pr), "merged"));
     }
     if pr.state == Some(IssueState::Closed) {
@@ -220,17 +221,15 @@ pub fn delete_branch(
             repo.full_name()
         )));
     }
-    let Some(sha) = branch_sha(api, repo, branch)? else {
+    let Some(sha) = ref_sha(api, repo, branch)? else {
         return Ok(done(
             json!({"repo": repo.full_name(), "branch": branch, "deleted": false}),
             "absent",
         ));
     };
     // GitHub closes the open pull requests from or into a deleted branch; rollback reopens them.
-    let affected: Vec<u64> = api
-        .list::<PullRequest>(&format!("{}/pulls?state=open", repo.route()))?
+    let affected: Vec<u64> = open_prs_using(api, repo, branch)?
         .iter()
-        .filter(|pr| pr.head.ref_field == branch || pr.base.ref_field == branch)
         .map(|pr| pr.number)
         .collect();
     let rollback_data = json!({
@@ -273,7 +272,7 @@ pub fn merge_pr(
             pr.base.ref_field
         )));
     }
-    if pr.merged_at.is_some() || pr.merged == Some(true) {
+    if is_merged(&pr) {
         let mut output = pr_output(repo, &pr);
         insert(&mut output, "sha", json!(pr.merge_commit_sha));
         return Ok(done(output, "merged"));
@@ -284,18 +283,12 @@ pub fn merge_pr(
             repo.full_name()
         )));
     }
-    let base_sha = branch_sha(api, repo, base)?.ok_or_else(|| {
-        ConnectorError::Failed(format!(
-            "the base branch `{base}` of pull request #{number} no longer exists in {}",
-            repo.full_name()
-        ))
-    })?;
+    // The revert after an interrupted run checks that the merge it finds was made at this head.
     let head_sha = pr.head.sha.clone();
     let rollback_data = json!({
         "repo": repo.full_name(),
         "number": number,
         "base": base,
-        "base_sha": base_sha,
         "head_sha": head_sha,
         "title": pr.title.clone().unwrap_or_default(),
     });
@@ -344,8 +337,6 @@ pub fn push_commit(
     }
     let files = files(args)?;
     let Some(tip) = branch_sha(api, repo, branch)? else {
-        // GitHub answers 404 for a missing repository too: say which it is.
-        repository(api, repo)?;
         return Err(ConnectorError::Failed(format!(
             "there is no branch `{branch}` in {}; create it first (create_branch)",
             repo.full_name()
@@ -391,25 +382,14 @@ pub fn push_commit(
     }
     let rollback_data = json!({"repo": repo.full_name(), "branch": branch, "parent": tip});
     prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
-    let commit: octocrab::models::commits::GitCommitObject = api.post(
-        &format!("{}/git/commits", repo.route()),
-        &json!({"message": message, "tree": tree.sha, "parents": [tip]}),
-    )?;
-    let moved = |e: super::api::ApiError| match e.status {
-        Some(422) => ConnectorError::Failed(format!(
+    let commit = commit_on(api, repo, branch, &tip, &tree.sha, message, || {
+        ConnectorError::Failed(format!(
             "branch `{branch}` in {} moved while Enact was committing (it is no longer at {}); \
              nothing was pushed — run again",
             repo.full_name(),
             short(&tip)
-        )),
-        _ => e.error,
-    };
-    let _: Ref = api
-        .patch(
-            &format!("{}/git/refs/heads/{branch}", repo.route()),
-            &json!({"sha": commit.sha, "force": false}),
-        )
-        .map_err(moved)?;
+        ))
+    })?;
     Ok(ActionOutcome {
         output: json!({
             "repo": repo.full_name(),
@@ -528,8 +508,48 @@ fn default_branch(found: &Repository, repo: &Repo) -> Result<String, ConnectorEr
     })
 }
 
-/// Where a branch points, or `None` when it does not exist.
+/// A commit of `tree` on top of `tip`, then `branch` moved to it — never a forced update, so
+/// a branch that moved meanwhile keeps its commits: GitHub refuses (422) and `moved` says so.
+pub fn commit_on(
+    api: &Api,
+    repo: &Repo,
+    branch: &str,
+    tip: &str,
+    tree: &str,
+    message: &str,
+    moved: impl FnOnce() -> ConnectorError,
+) -> Result<GitCommitObject, ConnectorError> {
+    let commit: GitCommitObject = api.post(
+        &format!("{}/git/commits", repo.route()),
+        &json!({"message": message, "tree": tree, "parents": [tip]}),
+    )?;
+    let _: Ref = api
+        .patch(
+            &format!("{}/git/refs/heads/{branch}", repo.route()),
+            &json!({"sha": commit.sha, "force": false}),
+        )
+        .map_err(|e| match e.status {
+            Some(422) => moved(),
+            _ => e.error,
+        })?;
+    Ok(commit)
+}
+
+/// Where a branch points, or `None` when the repository has no such branch. GitHub answers
+/// 404 for a repository that is gone or hidden from the token too, so an absent branch is
+/// confirmed by the repository (one more request, on that path only): a repository the token
+/// cannot see is an error, never "the branch is absent".
 pub fn branch_sha(api: &Api, repo: &Repo, branch: &str) -> Result<Option<String>, ConnectorError> {
+    let sha = ref_sha(api, repo, branch)?;
+    if sha.is_none() {
+        repository(api, repo)?;
+    }
+    Ok(sha)
+}
+
+/// Where a branch points, or `None` on any 404: only for callers that have just fetched the
+/// repository itself, so a 404 can only mean the branch.
+fn ref_sha(api: &Api, repo: &Repo, branch: &str) -> Result<Option<String>, ConnectorError> {
     check_branch(branch, "branch").map_err(ConnectorError::BadArgs)?;
     let found: Option<Ref> = api.find(&format!("{}/git/ref/heads/{branch}", repo.route()))?;
     Ok(found.and_then(|r| match r.object {
@@ -565,6 +585,30 @@ pub fn open_pr_for(
         .find(|pr| pr.head.ref_field == branch && pr.base.ref_field == base))
 }
 
+/// The open pull requests from this repository's `branch` or into it: those deleting the
+/// branch would close. Two lists GitHub filters itself, so neither reads every open pull
+/// request; `head=owner:branch` leaves out pull requests from forks' branches of the same name.
+pub fn open_prs_using(
+    api: &Api,
+    repo: &Repo,
+    branch: &str,
+) -> Result<Vec<PullRequest>, ConnectorError> {
+    let open = format!("{}/pulls?state=open", repo.route());
+    let from = api.list::<PullRequest>(&format!(
+        "{open}&head={}",
+        query_value(&format!("{}:{branch}", repo.owner))
+    ))?;
+    let into = api.list::<PullRequest>(&format!("{open}&base={}", query_value(branch)))?;
+    let mut found: Vec<PullRequest> = from
+        .into_iter()
+        .filter(|pr| pr.head.ref_field == branch)
+        .chain(into.into_iter().filter(|pr| pr.base.ref_field == branch))
+        .collect();
+    found.sort_by_key(|pr| pr.number);
+    found.dedup_by_key(|pr| pr.number);
+    Ok(found)
+}
+
 /// The open issue (not pull request) with exactly this title.
 pub fn open_issue_titled(
     api: &Api,
@@ -597,8 +641,13 @@ fn tree_url(found: &Repository, branch: &str) -> Json {
         .map_or(Json::Null, |url| json!(format!("{url}/tree/{branch}")))
 }
 
+/// Whether a pull request was merged: GitHub's lists leave `merged` out, `merged_at` is in both.
+pub fn is_merged(pr: &PullRequest) -> bool {
+    pr.merged_at.is_some() || pr.merged == Some(true)
+}
+
 pub fn pr_output(repo: &Repo, pr: &PullRequest) -> Json {
-    let state = if pr.merged_at.is_some() || pr.merged == Some(true) {
+    let state = if is_merged(pr) {
         "merged"
     } else if pr.state == Some(IssueState::Closed) {
         "closed"

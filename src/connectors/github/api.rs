@@ -3,7 +3,6 @@
 //! so that every message names the exact request, GitHub's errors turned into messages that say
 //! what GitHub answered, to which request, and what to do — never showing the token.
 
-use std::cell::Cell;
 use std::error::Error as _;
 use std::future::Future;
 use std::time::Duration;
@@ -47,9 +46,6 @@ pub struct Api {
     base_url: String,
     /// The variable the token came from, named in messages about a refused token.
     token_env: String,
-    /// What the running action needs from a fine-grained token (`` `contents: write` ``),
-    /// named when GitHub answers 403.
-    permission: Cell<&'static str>,
 }
 
 impl Api {
@@ -100,17 +96,7 @@ impl Api {
             runtime,
             base_url,
             token_env: settings.token_env.clone(),
-            permission: Cell::new("`contents: read`"),
         })
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// Names the permission the next requests need, for 403 messages.
-    pub fn needs(&self, permission: &'static str) {
-        self.permission.set(permission);
     }
 
     pub fn get<T: FromResponse>(&self, route: &str) -> Result<T, ApiError> {
@@ -198,7 +184,8 @@ impl Api {
     /// What went wrong, for a person: GitHub's answer with its status, or why GitHub could not
     /// be reached or understood; always the request.
     fn explain(&self, method: &str, route: &str, error: &octocrab::Error) -> ApiError {
-        let request = format!("{method} {}", self.display_route(route));
+        let route = self.display_route(route);
+        let request = format!("{method} {route}");
         let token = format!("the token in `{}`", self.token_env);
         match error {
             octocrab::Error::GitHub { source, .. } => {
@@ -232,7 +219,7 @@ impl Api {
                     403 => format!(
                         "GitHub answered {answer} — {request}; {token} needs {} on this \
                          repository",
-                        self.permission.get()
+                        permission(method, route)
                     ),
                     404 => format!(
                         "GitHub answered {answer} — {request} (it does not exist, or {token} \
@@ -270,6 +257,22 @@ impl Api {
     fn display_route<'r>(&self, route: &'r str) -> &'r str {
         route.strip_prefix(self.base_url.as_str()).unwrap_or(route)
     }
+}
+
+/// What a fine-grained token needs for a request, named when GitHub answers 403: the part of
+/// the repository the route is in (a merge writes contents), read for a GET, write otherwise.
+fn permission(method: &str, route: &str) -> String {
+    let path = route.split('?').next().unwrap_or(route);
+    // `/repos/{owner}/{name}/{area}/...`
+    let mut below_repo = path.trim_start_matches('/').split('/').skip(3);
+    let area = match (below_repo.next(), below_repo.nth(1)) {
+        (Some("pulls"), Some("merge")) => "contents",
+        (Some("pulls"), _) => "pull requests",
+        (Some("issues"), _) => "issues",
+        _ => "contents",
+    };
+    let access = if method == "GET" { "read" } else { "write" };
+    format!("`{area}: {access}`")
 }
 
 fn bad_base_url(url: &str, why: &str) -> ConnectorError {
@@ -391,11 +394,8 @@ mod tests {
             );
         }
         let api = Api::new(&settings(Some("https://ghe.example.com/api/v3/"), "t")).unwrap();
-        assert_eq!(api.base_url(), "https://ghe.example.com/api/v3");
-        assert_eq!(
-            Api::new(&settings(None, "t")).unwrap().base_url(),
-            PUBLIC_API
-        );
+        assert_eq!(api.base_url, "https://ghe.example.com/api/v3");
+        assert_eq!(Api::new(&settings(None, "t")).unwrap().base_url, PUBLIC_API);
     }
 
     #[test]

@@ -6,11 +6,10 @@
 
 use octocrab::models::GitTree;
 use octocrab::models::commits::GitCommitObject;
-use octocrab::models::repos::Ref;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::actions::{branch_sha, pull_request};
+use super::actions::{branch_sha, commit_on, is_merged, pull_request};
 use super::api::Api;
 use super::trees::{Found, Trees, overlapping};
 use super::{Data, is_sha, short};
@@ -31,9 +30,22 @@ pub fn revert_merge(api: &Api, data: &Data, output: &Json) -> Result<UndoOutcome
     let merge = match output.get("sha").and_then(Json::as_str) {
         Some(sha) => sha.to_string(),
         None => {
-            // The run stopped while merging: the pull request says whether it happened.
+            // The run stopped while merging: the pull request says whether it happened, and
+            // its head whether the merge was this run's. A merge at another head is someone
+            // else's, made after this run's merge failed or never got sent.
             let pr = pull_request(api, repo, number)?;
-            match pr.merge_commit_sha.filter(|_| pr.merged_at.is_some()) {
+            let head_sha = data.sha("head_sha")?;
+            match pr.merge_commit_sha.clone().filter(|_| is_merged(&pr)) {
+                Some(_) if pr.head.sha != head_sha => {
+                    return Err(ConnectorError::CannotUndo(format!(
+                        "pull request #{number} in {} was merged at head {}, not at {} where \
+                         this run would have merged it: the merge is not this run's, so Enact \
+                         does not revert it",
+                        repo.full_name(),
+                        short(&pr.head.sha),
+                        short(head_sha)
+                    )));
+                }
                 Some(sha) => sha,
                 None => {
                     return Ok(UndoOutcome {
@@ -186,26 +198,15 @@ pub fn revert_merge(api: &Api, data: &Data, output: &Json) -> Result<UndoOutcome
          #{number}: `enact rollback` put back the {} file(s) it changed.",
         changes.len()
     );
-    let commit: GitCommitObject = api.post(
-        &format!("{}/git/commits", repo.route()),
-        &json!({"message": message, "tree": revert_tree, "parents": [tip]}),
-    )?;
-    let moved = |e: super::api::ApiError| match e.status {
-        Some(422) => ConnectorError::Failed(format!(
+    let commit = commit_on(api, repo, base, &tip, &revert_tree, &message, || {
+        ConnectorError::Failed(format!(
             "`{base}` in {} moved while Enact was reverting merge {} (it is no longer at {}); \
              nothing was changed — run the rollback again",
             repo.full_name(),
             short(&merge),
             short(&tip)
-        )),
-        _ => e.error,
-    };
-    let _: Ref = api
-        .patch(
-            &format!("{}/git/refs/heads/{base}", repo.route()),
-            &json!({"sha": commit.sha, "force": false}),
-        )
-        .map_err(moved)?;
+        ))
+    })?;
     Ok(UndoOutcome {
         action: INVERSE,
         output: summary(json!({"reverted": true, "sha": commit.sha, "tree": revert_tree})),

@@ -13,7 +13,8 @@ pub use super::revert::revert_merge;
 
 use super::Data;
 use super::actions::{
-    branch_sha, issue, issue_output, open_issue_titled, open_pr_for, pr_output, pull_request,
+    branch_sha, is_merged, issue, issue_output, open_issue_titled, open_pr_for, open_prs_using,
+    pr_output, pull_request,
 };
 use super::api::Api;
 use super::short;
@@ -64,10 +65,8 @@ pub fn delete_created_branch(
             short(&now)
         )));
     }
-    let open_from_it: Vec<String> = api
-        .list::<PullRequest>(&format!("{}/pulls?state=open", repo.route()))?
+    let open_from_it: Vec<String> = open_prs_using(api, repo, branch)?
         .iter()
-        .filter(|pr| pr.head.ref_field == branch || pr.base.ref_field == branch)
         .map(|pr| format!("#{}", pr.number))
         .collect();
     if !open_from_it.is_empty() {
@@ -119,7 +118,7 @@ pub fn close_created_pr(
         }
     };
     let number = pr.number;
-    if pr.merged_at.is_some() || pr.merged == Some(true) {
+    if is_merged(&pr) {
         return Err(ConnectorError::CannotUndo(format!(
             "pull request #{number} in {} was merged after Enact opened it; closing cannot undo \
              a merge — revert it by hand if it should not be there",
@@ -182,7 +181,7 @@ pub fn reopen(api: &Api, data: &Data, kind: Kind) -> Result<UndoOutcome, Connect
         Kind::PullRequest => {
             const INVERSE: &str = "reopen_pr";
             let pr = pull_request(api, repo, number)?;
-            if pr.merged_at.is_some() || pr.merged == Some(true) {
+            if is_merged(&pr) {
                 return Err(ConnectorError::CannotUndo(format!(
                     "pull request #{number} in {} was reopened and merged since Enact closed it; \
                      there is nothing left to reopen",
@@ -250,12 +249,20 @@ pub fn recreate_branch(api: &Api, data: &Data) -> Result<UndoOutcome, ConnectorE
         .unwrap_or_default();
     let mut reopened = Vec::new();
     let mut left = Vec::new();
+    // The branch is back by now: a pull request that cannot be read is left and named, like
+    // one that cannot be reopened, and the others are still reopened.
     for number in numbers {
-        let pr = pull_request(api, repo, number)?;
+        let pr = match pull_request(api, repo, number) {
+            Ok(pr) => pr,
+            Err(e) => {
+                left.push(format!("#{number} ({e})"));
+                continue;
+            }
+        };
         if pr.state != Some(IssueState::Closed) {
             continue;
         }
-        if pr.merged_at.is_some() || pr.merged == Some(true) {
+        if is_merged(&pr) {
             left.push(format!("#{number} (merged since)"));
             continue;
         }
