@@ -206,10 +206,11 @@ impl PostgresBackend {
         )
     }
 
-    /// Refuses a table with a column this connector cannot carry exactly, naming it: the types
-    /// are read from the server's description of a `SELECT` of every column, the same types
-    /// `query` decodes, so the check and the decoding cannot disagree.
-    fn check_types(&self, table: &TableInfo) -> Result<(), ConnectorError> {
+    /// Refuses a table with a column this connector cannot carry exactly, naming it, and marks
+    /// the columns compared as text: the types are read from the server's description of a
+    /// `SELECT` of every column, the same types `query` decodes (domains resolved to their
+    /// base), so the check, the comparisons and the decoding cannot disagree.
+    fn check_types(&self, table: &mut TableInfo) -> Result<(), ConnectorError> {
         if table.columns.is_empty() {
             return Ok(());
         }
@@ -223,14 +224,16 @@ impl PostgresBackend {
             .client()?
             .prepare(&text)
             .map_err(|e| self.failed(&text, &e))?;
-        for (column, described) in table.columns.iter().zip(statement.columns()) {
-            if pg_type(described.type_()).is_none() {
+        for (column, described) in table.columns.iter_mut().zip(statement.columns()) {
+            let Some(kind) = pg_type(described.type_()) else {
                 return Err(unsupported(
                     &table.name,
                     &column.name,
                     &column.declared_type,
                 ));
-            }
+            };
+            // `json` has no equality or ordering operators; its text is what it stores.
+            column.compare_as_text = kind == PgType::Json;
         }
         Ok(())
     }
@@ -326,16 +329,17 @@ impl SqlBackend for PostgresBackend {
                 name: name.clone(),
                 declared_type: declared.clone(),
                 generated: *generated,
+                compare_as_text: false,
             });
         }
         key.sort();
-        let info = TableInfo {
+        let mut info = TableInfo {
             name: table.to_string(),
             schema: Some(schema),
             columns,
             key_columns: key.into_iter().map(|(_, name)| name).collect(),
         };
-        self.check_types(&info)?;
+        self.check_types(&mut info)?;
         Ok(Some(info))
     }
 
@@ -385,15 +389,6 @@ impl SqlBackend for PostgresBackend {
     fn rollback(&self) -> Result<(), ConnectorError> {
         // Outside a transaction ROLLBACK only warns, so it is safe to send unconditionally.
         self.run_batch("ROLLBACK")
-    }
-
-    fn comparable(&self, column: &Column) -> String {
-        // `json` has no equality operator; its text is what it stores, exactly.
-        if column.declared_type == "json" {
-            format!("{}::text", sql::quote_ident(&column.name))
-        } else {
-            sql::quote_ident(&column.name)
-        }
     }
 }
 

@@ -191,6 +191,21 @@ pub struct Column {
     pub declared_type: String,
     /// Computed by the database: readable, never inserted or set.
     pub generated: bool,
+    /// Its type has no comparison operators of its own (PostgreSQL's `json`, and domains over
+    /// it), so statements compare and order it by its text, which is what it stores exactly.
+    pub compare_as_text: bool,
+}
+
+impl Column {
+    /// The column as statements compare or order it: quoted, and cast to text when its type
+    /// cannot be compared itself.
+    pub(crate) fn compared(&self) -> String {
+        if self.compare_as_text {
+            format!("{}::text", quote_ident(&self.name))
+        } else {
+            quote_ident(&self.name)
+        }
+    }
 }
 
 /// A table as the schema declares it.
@@ -306,13 +321,6 @@ pub trait SqlBackend {
 
     /// Rolls back the open transaction; no error when none is open.
     fn rollback(&self) -> Result<(), ConnectorError>;
-
-    /// The expression a column is compared through when Enact checks whether a row already
-    /// holds a value (`IS DISTINCT FROM` and its kin): the quoted column, unless its type has
-    /// no equality of its own (PostgreSQL's `json`, compared as its text).
-    fn comparable(&self, column: &Column) -> String {
-        quote_ident(&column.name)
-    }
 }
 
 /// Runs a row action: the body of `Connector::execute` for every SQL connector.

@@ -81,8 +81,8 @@ pub(super) fn select_rows<B: SqlBackend + ?Sized>(
     let mut order: Vec<String> = Vec::new();
     for name in names_list(table, args.get("order_by"), "order_by")? {
         order.push(match (table.position(name), name.strip_prefix('-')) {
-            (None, Some(bare)) => format!("{} DESC", quote_ident(bare)),
-            _ => quote_ident(name),
+            (None, Some(bare)) => format!("{} DESC", table.column(bare, "order_by")?.compared()),
+            _ => table.column(name, "order_by")?.compared(),
         });
     }
     if order.is_empty() {
@@ -152,7 +152,7 @@ pub(super) fn holds_values<B: SqlBackend + ?Sized>(
     stmt.push_key(table, key);
     for (column, value) in values {
         stmt.push(" AND ")
-            .push(&backend.comparable(column))
+            .push(&column.compared())
             .push(&format!(" {} ", dialect.null_safe_eq))
             .bind(value.clone());
     }
@@ -287,7 +287,7 @@ fn capture<B: SqlBackend + ?Sized>(
             if index > 0 {
                 stmt.push(" OR ");
             }
-            stmt.push(&backend.comparable(column))
+            stmt.push(&column.compared())
                 .push(&format!(" {} ", dialect.null_safe_ne))
                 .bind(value.clone());
         }
