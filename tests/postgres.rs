@@ -941,6 +941,9 @@ fn one_schema_per_system_chosen_by_the_search_path_and_names_are_exact() {
     let error = execute(&public, "select_rows", json!({"table": longer})).unwrap_err();
     assert!(error.to_string().contains("has no table"), "{error}");
     execute(&public, "select_rows", json!({"table": long})).unwrap();
+    // A table without columns is still a table.
+    pg.sql("CREATE TABLE bare (); INSERT INTO bare DEFAULT VALUES");
+    assert_eq!(select(&public, json!({"table": "bare"})), [json!({})]);
 
     let inserted = execute(
         &public,
