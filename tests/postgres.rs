@@ -966,6 +966,59 @@ fn one_schema_per_system_chosen_by_the_search_path_and_names_are_exact() {
 }
 
 #[test]
+fn rollback_restores_rows_only_into_the_schema_they_came_from() {
+    let pg = Pg::new();
+    pg.sql(
+        "CREATE SCHEMA staging;
+         CREATE TABLE staging.customers (LIKE public.customers INCLUDING ALL);
+         INSERT INTO staging.customers SELECT * FROM public.customers;",
+    );
+    let staging_before = pg.dump("staging.customers");
+    let staging =
+        PostgresConnector::connect(&format!("{}?options=-c%20search_path%3Dstaging", pg.url))
+            .unwrap();
+    let deleted = execute(
+        &staging,
+        "delete_row",
+        json!({"table": "customers", "where": {"id": 2}}),
+    )
+    .unwrap();
+    assert_eq!(deleted.rollback_data["schema"], "staging");
+
+    // The same table name through the default search path is another table: nothing is
+    // reinserted there, though it lacks the row too.
+    pg.sql("DELETE FROM public.customers WHERE id = 2");
+    let public_before = pg.dump("public.customers");
+    let error = pg
+        .connector()
+        .undo(
+            "delete_row",
+            &json!({}),
+            &deleted.output,
+            &deleted.rollback_data,
+        )
+        .unwrap_err();
+    let ConnectorError::CannotUndo(message) = &error else {
+        panic!("expected CannotUndo, got {error:?}")
+    };
+    assert!(
+        message.contains("schema \"staging\"") && message.contains("schema \"public\""),
+        "{message}"
+    );
+    assert_eq!(pg.dump("public.customers"), public_before);
+
+    staging
+        .undo(
+            "delete_row",
+            &json!({}),
+            &deleted.output,
+            &deleted.rollback_data,
+        )
+        .unwrap();
+    assert_eq!(pg.dump("staging.customers"), staging_before);
+}
+
+#[test]
 fn the_config_names_the_variable_never_the_connection_string() {
     let pg = Pg::new();
     let payload = r#"{"table": "customers", "where": {"id": 1}}"#;

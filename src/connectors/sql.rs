@@ -364,6 +364,21 @@ pub fn undo<B: SqlBackend + ?Sized>(
             table_name.unwrap_or(&Json::Null)
         ))
     })?;
+    // The table is looked up again by name, through the connection's search path as it is
+    // now: rows are only restored into the table in the schema they came from.
+    let recorded_schema = rollback_data.get("schema");
+    if let Some(recorded) = recorded_schema
+        && recorded.as_str() != table.schema.as_deref()
+    {
+        return Err(ConnectorError::CannotUndo(format!(
+            "{} changed `{}` in schema {recorded}, but this connection finds that name in schema \
+             {} now (its search path differs); Enact will not restore rows into another table of \
+             the same name — undo it with the recorded schema first in the search path",
+            spec.name,
+            table.name,
+            Json::from(table.schema.clone())
+        )));
+    }
     require_key(&table).map_err(|e| ConnectorError::CannotUndo(e.to_string()))?;
     let recorded_key = rollback_data.get("key_columns").and_then(Json::as_array);
     let key_matches = recorded_key.is_some_and(|cols| {
@@ -538,6 +553,22 @@ fn load_table<B: SqlBackend + ?Sized>(
         backend.kind(),
         name.escape_debug()
     )))
+}
+
+/// The start of a mutating action's rollback data: the table, the schema it was found in
+/// (when the backend has schemas), its key columns, then `more`. `undo` refuses when the table
+/// it finds now differs in schema or key.
+fn table_record<const N: usize>(table: &TableInfo, more: [(&str, Json); N]) -> Json {
+    let mut record = Map::new();
+    record.insert("table".into(), Json::from(table.name.as_str()));
+    if let Some(schema) = &table.schema {
+        record.insert("schema".into(), Json::from(schema.as_str()));
+    }
+    record.insert("key_columns".into(), json!(table.key_columns));
+    for (name, value) in more {
+        record.insert(name.into(), value);
+    }
+    Json::Object(record)
 }
 
 fn require_key(table: &TableInfo) -> Result<(), ConnectorError> {
