@@ -18,14 +18,13 @@ use super::{
 use crate::policy::diagnostic::did_you_mean;
 use statement::Statement;
 
-/// A blob in JSON: `{"$blob_base64": "AAEC"}`, read back and accepted as a value.
-/// The `Connector` of a SQL backend (a struct with a `backend` field and a `KIND` in scope):
-/// every action and inverse is the shared SQL logic of this module.
+/// The `Connector` of a SQL backend: a struct whose `backend` field is a `SqlBackend`. Every
+/// action and inverse is the shared SQL logic of this module.
 macro_rules! sql_connector {
     ($connector:ty) => {
         impl $crate::connectors::Connector for $connector {
             fn kind(&self) -> &'static str {
-                KIND
+                $crate::connectors::sql::SqlBackend::kind(&self.backend)
             }
 
             fn actions(&self) -> &'static [$crate::connectors::ActionSpec] {
@@ -55,6 +54,7 @@ macro_rules! sql_connector {
 }
 pub(crate) use sql_connector;
 
+/// A blob in JSON: `{"$blob_base64": "AAEC"}`, read back and accepted as a value.
 pub const BLOB_TAG: &str = "$blob_base64";
 /// A float JSON cannot write: `{"$real": "Infinity" | "-Infinity" | "NaN"}`.
 pub const REAL_TAG: &str = "$real";
