@@ -516,16 +516,14 @@ impl ReceiptStore for PostgresStore {
     fn journals(&self) -> Result<Vec<RunId>, ReceiptError> {
         let rows = self
             .client()?
-            .query_typed(
-                "SELECT DISTINCT run_id::text FROM enact_journal ORDER BY 1",
-                &[],
-            )
+            .query_typed("SELECT DISTINCT run_id::text FROM enact_journal", &[])
             .map_err(self.failed("list the journals"))?;
         let mut run_ids = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get(0).map_err(self.failed("list the journals"))?;
             run_ids.push(id.parse()?);
         }
+        // Sorted here, by RunId's own order: text order in SQL follows the database's collation.
         run_ids.sort();
         Ok(run_ids)
     }
