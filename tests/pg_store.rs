@@ -364,6 +364,15 @@ fn verify_catches_a_deleted_row_and_a_truncated_tail() {
         report(&append)
     );
     assert!(
+        report(&append).contains(&format!(
+            "the newest receipt row (sequence 2, run {}) is not the one the signed head records \
+             (sequence 3, run {}): rows were deleted or added outside Enact",
+            ids[1], ids[2]
+        )),
+        "{}",
+        report(&append)
+    );
+    assert!(
         report(&append).contains("its journal is kept"),
         "what ran can still be rolled back: {}",
         report(&append)

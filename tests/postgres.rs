@@ -693,28 +693,29 @@ fn a_wrong_dsn_fails_the_step_and_never_shows_the_password() {
 const KINDS: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN price AS numeric(8,2) CHECK (VALUE >= 0);
+CREATE DOMAIN document AS json;
 CREATE TABLE kinds (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, n numeric, p price,
   b boolean, t text, vc varchar(10), c char(5), bin bytea, u uuid, d date, tm time,
-  ts timestamp, tz timestamptz, j json, jb jsonb, m mood,
+  ts timestamp, tz timestamptz, j json, jb jsonb, m mood, jd document,
   twice numeric GENERATED ALWAYS AS (n * 2) STORED
 );
-INSERT INTO kinds (i2, i4, i8, f4, f8, n, p, b, t, vc, c, bin, u, d, tm, ts, tz, j, jb, m) VALUES
+INSERT INTO kinds (i2, i4, i8, f4, f8, n, p, b, t, vc, c, bin, u, d, tm, ts, tz, j, jb, m, jd) VALUES
   (-32768, 2147483647, 9223372036854775807, 0.1, 5e-324,
    123456789012345678901234567890.000000000000000000001, 0.50, true,
    E'tab\there "quotes" \\ backslash', 'ten chars!', 'ab', '\x00010203ff',
    'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '0044-03-15 BC', '24:00:00',
    '1999-12-31 23:59:59.999999', '2024-05-01 12:00:00.5+02',
-   '{"b": 1,  "a": [1, 2]}', '{"b": 1, "a": [true, null]}', 'happy'),
+   '{"b": 1,  "a": [1, 2]}', '{"b": 1, "a": [true, null]}', 'happy', '{"d":  1}'),
   (0, -1, -9223372036854775808, 'Infinity', '-Infinity', 'NaN', 0, false, '', '', '     ',
    '\x', '00000000-0000-0000-0000-000000000000', 'infinity', '00:00:00', '-infinity',
-   'infinity', 'null', '[]', 'sad'),
+   'infinity', 'null', '[]', 'sad', '[]'),
   (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-   NULL, NULL, NULL, NULL, NULL),
+   NULL, NULL, NULL, NULL, NULL, NULL),
   (1, 2, 9007199254740993, -0.5, 'NaN', '-Infinity', 999999.99, NULL, 'Ωmega ✓', 'ü', 'abcde',
    '\xdeadbeef', NULL, '10000-01-01', '12:34:56.000001', '10000-01-01 00:00:00',
-   '0044-03-15 12:00:00+00 BC', '{}', '"text"', 'ok');
+   '0044-03-15 12:00:00+00 BC', '{}', '"text"', 'ok', '"x"');
 "#;
 
 #[test]
@@ -735,7 +736,7 @@ fn every_supported_type_reads_as_documented() {
             "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "d": "0044-03-15 BC",
             "tm": "24:00:00", "ts": "1999-12-31T23:59:59.999999",
             "tz": "2024-05-01T10:00:00.5Z", "j": "{\"b\": 1,  \"a\": [1, 2]}",
-            "jb": "{\"a\": [true, null], \"b\": 1}", "m": "happy",
+            "jb": "{\"a\": [true, null], \"b\": 1}", "m": "happy", "jd": "{\"d\":  1}",
             "twice": "246913578024691357802469135780.000000000000000000002",
         })
     );
@@ -778,7 +779,8 @@ fn every_supported_type_survives_delete_update_and_rollback_through_receipts() {
                "set": {"i2": 7, "f4": 2.5, "n": "1.5", "p": 3.0, "b": false, "t": "changed",
                        "c": "z", "bin": {"$blob_base64": "AA=="}, "u": "00000000-0000-0000-0000-000000000001",
                        "d": "2020-02-29", "tm": "01:02:03", "ts": "2020-01-01T00:00:00",
-                       "tz": "2030-01-01T00:00:00Z", "j": "[1]", "jb": "{\"k\": 1}", "m": "ok"}}),
+                       "tz": "2030-01-01T00:00:00Z", "j": "[1]", "jb": "{\"k\": 1}", "m": "ok",
+                       "jd": "{\"d\": 2}"}}),
     );
     assert_ne!(pg.dump("kinds"), before);
     let delete = pg.pass(
@@ -798,22 +800,33 @@ fn every_supported_type_survives_delete_update_and_rollback_through_receipts() {
 }
 
 #[test]
-fn a_json_column_can_be_updated_though_json_has_no_equality() {
+fn a_json_column_can_be_updated_and_matched_though_json_has_no_equality() {
     let pg = Pg::new();
-    pg.sql("CREATE TABLE docs (id int PRIMARY KEY, body json)");
-    pg.sql(r#"INSERT INTO docs VALUES (1, '{"a":  1}')"#);
+    pg.sql("CREATE DOMAIN document AS json; CREATE TABLE docs (id int PRIMARY KEY, body json, d document)");
+    pg.sql(r#"INSERT INTO docs VALUES (1, '{"a":  1}', '[1]'), (2, '[]', '[2]')"#);
+    let before = pg.dump("docs");
     let c = pg.connector();
-    let outcome = execute(
+    // Compared as their text, exactly as stored: `where` and `order_by` on either column.
+    let found = select(
         &c,
-        "update_row",
-        json!({"table": "docs", "where": {"id": 1}, "set": {"body": "{\"a\": 2}"}}),
-    )
-    .unwrap();
+        json!({"table": "docs", "where": {"body": "{\"a\":  1}", "d": {"in": ["[1]", "[3]"]}}}),
+    );
+    assert_eq!(found, [json!({"id": 1, "body": "{\"a\":  1}", "d": "[1]"})]);
+    let none = select(
+        &c,
+        json!({"table": "docs", "where": {"body": "{\"a\": 1}"}}),
+    );
+    assert!(none.is_empty(), "{none:?}");
+    let ordered = select(&c, json!({"table": "docs", "order_by": ["-d"]}));
+    assert_eq!(ordered[0]["id"], 2);
+
+    let set = json!({"table": "docs", "where": {"body": "{\"a\":  1}"}, "set": {"body": "{\"a\": 2}", "d": "{}"}});
+    let outcome = execute(&c, "update_row", set.clone()).unwrap();
     assert_eq!(outcome.output["updated"], 1);
     let again = execute(
         &c,
         "update_row",
-        json!({"table": "docs", "where": {"id": 1}, "set": {"body": "{\"a\": 2}"}}),
+        json!({"table": "docs", "where": {"id": 1}, "set": {"body": "{\"a\": 2}", "d": "{}"}}),
     )
     .unwrap();
     assert_eq!(again.already_done, Some("unchanged"));
@@ -824,7 +837,13 @@ fn a_json_column_can_be_updated_though_json_has_no_equality() {
         &outcome.rollback_data,
     )
     .unwrap();
-    assert_eq!(pg.dump("docs"), [r#"(1,"{""a"":  1}")"#.to_string()]);
+    assert_eq!(pg.dump("docs"), before);
+
+    // An insert retried over the row it made is already done: its values compare as text too.
+    let values = json!({"table": "docs", "values": {"id": 3, "body": "{}", "d": "[3]"}});
+    execute(&c, "insert_row", values.clone()).unwrap();
+    let retry = execute(&c, "insert_row", values).unwrap();
+    assert_eq!(retry.already_done, Some("exists"));
 }
 
 #[test]
@@ -922,6 +941,9 @@ fn one_schema_per_system_chosen_by_the_search_path_and_names_are_exact() {
     let error = execute(&public, "select_rows", json!({"table": longer})).unwrap_err();
     assert!(error.to_string().contains("has no table"), "{error}");
     execute(&public, "select_rows", json!({"table": long})).unwrap();
+    // A table without columns is still a table.
+    pg.sql("CREATE TABLE bare (); INSERT INTO bare DEFAULT VALUES");
+    assert_eq!(select(&public, json!({"table": "bare"})), [json!({})]);
 
     let inserted = execute(
         &public,
@@ -941,6 +963,59 @@ fn one_schema_per_system_chosen_by_the_search_path_and_names_are_exact() {
         error.to_string().contains("has no table `customers`"),
         "{error}"
     );
+}
+
+#[test]
+fn rollback_restores_rows_only_into_the_schema_they_came_from() {
+    let pg = Pg::new();
+    pg.sql(
+        "CREATE SCHEMA staging;
+         CREATE TABLE staging.customers (LIKE public.customers INCLUDING ALL);
+         INSERT INTO staging.customers SELECT * FROM public.customers;",
+    );
+    let staging_before = pg.dump("staging.customers");
+    let staging =
+        PostgresConnector::connect(&format!("{}?options=-c%20search_path%3Dstaging", pg.url))
+            .unwrap();
+    let deleted = execute(
+        &staging,
+        "delete_row",
+        json!({"table": "customers", "where": {"id": 2}}),
+    )
+    .unwrap();
+    assert_eq!(deleted.rollback_data["schema"], "staging");
+
+    // The same table name through the default search path is another table: nothing is
+    // reinserted there, though it lacks the row too.
+    pg.sql("DELETE FROM public.customers WHERE id = 2");
+    let public_before = pg.dump("public.customers");
+    let error = pg
+        .connector()
+        .undo(
+            "delete_row",
+            &json!({}),
+            &deleted.output,
+            &deleted.rollback_data,
+        )
+        .unwrap_err();
+    let ConnectorError::CannotUndo(message) = &error else {
+        panic!("expected CannotUndo, got {error:?}")
+    };
+    assert!(
+        message.contains("schema \"staging\"") && message.contains("schema \"public\""),
+        "{message}"
+    );
+    assert_eq!(pg.dump("public.customers"), public_before);
+
+    staging
+        .undo(
+            "delete_row",
+            &json!({}),
+            &deleted.output,
+            &deleted.rollback_data,
+        )
+        .unwrap();
+    assert_eq!(pg.dump("staging.customers"), staging_before);
 }
 
 #[test]

@@ -83,25 +83,21 @@ impl PostgresConnector {
                 format!("cannot connect to PostgreSQL {target}: {}", describe(&e)),
             ))
         })?;
-        let timeout_unset = client
-            .query_one("SELECT current_setting('statement_timeout') = '0'", &[])
-            .and_then(|row| row.try_get::<_, bool>(0))
-            .and_then(|unset| {
-                if unset {
-                    client.batch_execute(&format!("SET statement_timeout = '{STATEMENT_TIMEOUT}'"))
-                } else {
-                    Ok(())
-                }
-            });
-        timeout_unset.map_err(|e| {
-            ConnectorError::Failed(scrub(
-                &secrets,
-                format!(
-                    "connected to PostgreSQL {target} but could not set statement_timeout: {}",
-                    describe(&e)
-                ),
+        // One statement: sets the timeout only where neither the DSN nor the role set one.
+        client
+            .batch_execute(&format!(
+                "SELECT set_config('statement_timeout', '{STATEMENT_TIMEOUT}', false) \
+                 WHERE current_setting('statement_timeout') = '0'"
             ))
-        })?;
+            .map_err(|e| {
+                ConnectorError::Failed(scrub(
+                    &secrets,
+                    format!(
+                        "connected to PostgreSQL {target} but could not set statement_timeout: {}",
+                        describe(&e)
+                    ),
+                ))
+            })?;
         Ok(PostgresConnector {
             backend: PostgresBackend {
                 client: RefCell::new(client),
@@ -194,22 +190,11 @@ impl PostgresBackend {
             .map_err(|e| self.failed(sql, &e))
     }
 
-    /// The schema statements resolve unqualified names in (`public` unless the DSN's
-    /// `search_path` says otherwise): the only schema this connector works in.
-    fn current_schema(&self) -> Result<Option<String>, ConnectorError> {
-        let rows = self.query("SELECT current_schema()::text", &[])?;
-        Ok(
-            match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
-                Some(SqlValue::Text(schema)) => Some(schema),
-                _ => None,
-            },
-        )
-    }
-
-    /// Refuses a table with a column this connector cannot carry exactly, naming it: the types
-    /// are read from the server's description of a `SELECT` of every column, the same types
-    /// `query` decodes, so the check and the decoding cannot disagree.
-    fn check_types(&self, table: &TableInfo) -> Result<(), ConnectorError> {
+    /// Refuses a table with a column this connector cannot carry exactly, naming it, and marks
+    /// the columns compared as text: the types are read from the server's description of a
+    /// `SELECT` of every column, the same types `query` decodes (domains resolved to their
+    /// base), so the check, the comparisons and the decoding cannot disagree.
+    fn check_types(&self, table: &mut TableInfo) -> Result<(), ConnectorError> {
         if table.columns.is_empty() {
             return Ok(());
         }
@@ -223,14 +208,16 @@ impl PostgresBackend {
             .client()?
             .prepare(&text)
             .map_err(|e| self.failed(&text, &e))?;
-        for (column, described) in table.columns.iter().zip(statement.columns()) {
-            if pg_type(described.type_()).is_none() {
+        for (column, described) in table.columns.iter_mut().zip(statement.columns()) {
+            let Some(kind) = pg_type(described.type_()) else {
                 return Err(unsupported(
                     &table.name,
                     &column.name,
                     &column.declared_type,
                 ));
-            }
+            };
+            // `json` has no equality or ordering operators; its text is what it stores.
+            column.compare_as_text = kind == PgType::Json;
         }
         Ok(())
     }
@@ -279,63 +266,67 @@ impl SqlBackend for PostgresBackend {
     }
 
     fn table_info(&self, table: &str) -> Result<Option<TableInfo>, ConnectorError> {
-        // Exact names only: compared as text, so a name longer than PostgreSQL's 63-byte limit
-        // is not truncated onto another table, and no spelling but the real one matches.
-        if !self.table_names()?.iter().any(|name| name == table) {
-            return Ok(None);
-        }
-        let Some(schema) = self.current_schema()? else {
+        // One round trip: the table in the current schema and its columns, one row per column
+        // (one row of NULLs for a table without columns, none when there is no such table).
+        // Names compare as text, so a name longer than PostgreSQL's 63-byte limit is not
+        // truncated onto another table, and no spelling but the real one matches.
+        let text = format!(
+            "SELECT n.nspname::text, a.attname::text, \
+               pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', \
+               COALESCE((SELECT k.ord FROM pg_catalog.pg_index i, \
+                           unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                         WHERE i.indrelid = c.oid AND i.indisprimary \
+                           AND k.attnum = a.attnum), 0) \
+             FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_catalog.pg_attribute a \
+               ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE n.nspname = current_schema() AND c.relname::text = $1 \
+               AND c.relkind IN {RELATION_KINDS} \
+             ORDER BY a.attnum"
+        );
+        let rows = self
+            .client()?
+            .query_typed(&text, &[(&table, Type::TEXT)])
+            .map_err(|e| self.failed(&text, &e))?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let rows = self.query(
-            &format!(
-                "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
-                   a.attgenerated <> '', \
-                   COALESCE((SELECT k.ord FROM pg_catalog.pg_index i, \
-                               unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
-                             WHERE i.indrelid = c.oid AND i.indisprimary \
-                               AND k.attnum = a.attnum), 0) \
-                 FROM pg_catalog.pg_class c \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
-                 WHERE n.nspname = $1 AND c.relname::text = $2 AND c.relkind IN {RELATION_KINDS} \
-                   AND a.attnum > 0 AND NOT a.attisdropped \
-                 ORDER BY a.attnum"
-            ),
-            &[
-                SqlValue::Text(schema.clone()),
-                SqlValue::Text(table.to_string()),
-            ],
-        )?;
+        let schema: String = first.try_get(0).map_err(|e| self.failed(&text, &e))?;
         let mut columns = Vec::new();
         let mut key: Vec<(i64, String)> = Vec::new();
-        for row in rows {
-            let [
-                SqlValue::Text(name),
-                SqlValue::Text(declared),
-                SqlValue::Bool(generated),
-                SqlValue::Integer(position),
-            ] = row.as_slice()
+        for row in &rows {
+            let read = || -> Result<_, postgres::Error> {
+                Ok((
+                    row.try_get::<_, Option<String>>(1)?,
+                    row.try_get::<_, Option<String>>(2)?,
+                    row.try_get::<_, Option<bool>>(3)?,
+                    row.try_get::<_, Option<i64>>(4)?,
+                ))
+            };
+            let (Some(name), declared, generated, position) =
+                read().map_err(|e| self.failed(&text, &e))?
             else {
                 continue;
             };
-            if *position > 0 {
-                key.push((*position, name.clone()));
+            if let Some(position) = position.filter(|p| *p > 0) {
+                key.push((position, name.clone()));
             }
             columns.push(Column {
-                name: name.clone(),
-                declared_type: declared.clone(),
-                generated: *generated,
+                name,
+                declared_type: declared.unwrap_or_default(),
+                generated: generated.unwrap_or(false),
+                compare_as_text: false,
             });
         }
         key.sort();
-        let info = TableInfo {
+        let mut info = TableInfo {
             name: table.to_string(),
             schema: Some(schema),
             columns,
             key_columns: key.into_iter().map(|(_, name)| name).collect(),
         };
-        self.check_types(&info)?;
+        self.check_types(&mut info)?;
         Ok(Some(info))
     }
 
@@ -385,15 +376,6 @@ impl SqlBackend for PostgresBackend {
     fn rollback(&self) -> Result<(), ConnectorError> {
         // Outside a transaction ROLLBACK only warns, so it is safe to send unconditionally.
         self.run_batch("ROLLBACK")
-    }
-
-    fn comparable(&self, column: &Column) -> String {
-        // `json` has no equality operator; its text is what it stores, exactly.
-        if column.declared_type == "json" {
-            format!("{}::text", sql::quote_ident(&column.name))
-        } else {
-            sql::quote_ident(&column.name)
-        }
     }
 }
 

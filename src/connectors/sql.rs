@@ -18,14 +18,13 @@ use super::{
 use crate::policy::diagnostic::did_you_mean;
 use statement::Statement;
 
-/// A blob in JSON: `{"$blob_base64": "AAEC"}`, read back and accepted as a value.
-/// The `Connector` of a SQL backend (a struct with a `backend` field and a `KIND` in scope):
-/// every action and inverse is the shared SQL logic of this module.
+/// The `Connector` of a SQL backend: a struct whose `backend` field is a `SqlBackend`. Every
+/// action and inverse is the shared SQL logic of this module.
 macro_rules! sql_connector {
     ($connector:ty) => {
         impl $crate::connectors::Connector for $connector {
             fn kind(&self) -> &'static str {
-                KIND
+                $crate::connectors::sql::SqlBackend::kind(&self.backend)
             }
 
             fn actions(&self) -> &'static [$crate::connectors::ActionSpec] {
@@ -55,6 +54,7 @@ macro_rules! sql_connector {
 }
 pub(crate) use sql_connector;
 
+/// A blob in JSON: `{"$blob_base64": "AAEC"}`, read back and accepted as a value.
 pub const BLOB_TAG: &str = "$blob_base64";
 /// A float JSON cannot write: `{"$real": "Infinity" | "-Infinity" | "NaN"}`.
 pub const REAL_TAG: &str = "$real";
@@ -191,6 +191,21 @@ pub struct Column {
     pub declared_type: String,
     /// Computed by the database: readable, never inserted or set.
     pub generated: bool,
+    /// Its type has no comparison operators of its own (PostgreSQL's `json`, and domains over
+    /// it), so statements compare and order it by its text, which is what it stores exactly.
+    pub compare_as_text: bool,
+}
+
+impl Column {
+    /// The column as statements compare or order it: quoted, and cast to text when its type
+    /// cannot be compared itself.
+    pub(crate) fn compared(&self) -> String {
+        if self.compare_as_text {
+            format!("{}::text", quote_ident(&self.name))
+        } else {
+            quote_ident(&self.name)
+        }
+    }
 }
 
 /// A table as the schema declares it.
@@ -306,13 +321,6 @@ pub trait SqlBackend {
 
     /// Rolls back the open transaction; no error when none is open.
     fn rollback(&self) -> Result<(), ConnectorError>;
-
-    /// The expression a column is compared through when Enact checks whether a row already
-    /// holds a value (`IS DISTINCT FROM` and its kin): the quoted column, unless its type has
-    /// no equality of its own (PostgreSQL's `json`, compared as its text).
-    fn comparable(&self, column: &Column) -> String {
-        quote_ident(&column.name)
-    }
 }
 
 /// Runs a row action: the body of `Connector::execute` for every SQL connector.
@@ -356,6 +364,21 @@ pub fn undo<B: SqlBackend + ?Sized>(
             table_name.unwrap_or(&Json::Null)
         ))
     })?;
+    // The table is looked up again by name, through the connection's search path as it is
+    // now: rows are only restored into the table in the schema they came from.
+    let recorded_schema = rollback_data.get("schema");
+    if let Some(recorded) = recorded_schema
+        && recorded.as_str() != table.schema.as_deref()
+    {
+        return Err(ConnectorError::CannotUndo(format!(
+            "{} changed `{}` in schema {recorded}, but this connection finds that name in schema \
+             {} now (its search path differs); Enact will not restore rows into another table of \
+             the same name — undo it with the recorded schema first in the search path",
+            spec.name,
+            table.name,
+            Json::from(table.schema.clone())
+        )));
+    }
     require_key(&table).map_err(|e| ConnectorError::CannotUndo(e.to_string()))?;
     let recorded_key = rollback_data.get("key_columns").and_then(Json::as_array);
     let key_matches = recorded_key.is_some_and(|cols| {
@@ -530,6 +553,22 @@ fn load_table<B: SqlBackend + ?Sized>(
         backend.kind(),
         name.escape_debug()
     )))
+}
+
+/// The start of a mutating action's rollback data: the table, the schema it was found in
+/// (when the backend has schemas), its key columns, then `more`. `undo` refuses when the table
+/// it finds now differs in schema or key.
+fn table_record<const N: usize>(table: &TableInfo, more: [(&str, Json); N]) -> Json {
+    let mut record = Map::new();
+    record.insert("table".into(), Json::from(table.name.as_str()));
+    if let Some(schema) = &table.schema {
+        record.insert("schema".into(), Json::from(schema.as_str()));
+    }
+    record.insert("key_columns".into(), json!(table.key_columns));
+    for (name, value) in more {
+        record.insert(name.into(), value);
+    }
+    Json::Object(record)
 }
 
 fn require_key(table: &TableInfo) -> Result<(), ConnectorError> {

@@ -142,6 +142,7 @@ impl SqlBackend for SqliteBackend {
                     _ => String::new(),
                 },
                 generated: *hidden >= 2,
+                compare_as_text: false,
             });
         }
         key.sort();

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json, json};
 use super::statement::{Statement, push_where};
 use super::{
     Column, SqlBackend, SqlValue, TableInfo, WriteTx, columns_list, fetch_by_key, key_json, key_of,
-    quote_ident, require_key, row_json, value_from_json, value_to_json,
+    quote_ident, require_key, row_json, table_record, value_from_json, value_to_json,
 };
 use crate::connectors::{ActionOutcome, ConnectorError};
 
@@ -81,8 +81,8 @@ pub(super) fn select_rows<B: SqlBackend + ?Sized>(
     let mut order: Vec<String> = Vec::new();
     for name in names_list(table, args.get("order_by"), "order_by")? {
         order.push(match (table.position(name), name.strip_prefix('-')) {
-            (None, Some(bare)) => format!("{} DESC", quote_ident(bare)),
-            _ => quote_ident(name),
+            (None, Some(bare)) => format!("{} DESC", table.column(bare, "order_by")?.compared()),
+            _ => table.column(name, "order_by")?.compared(),
         });
     }
     if order.is_empty() {
@@ -152,7 +152,7 @@ pub(super) fn holds_values<B: SqlBackend + ?Sized>(
     stmt.push_key(table, key);
     for (column, value) in values {
         stmt.push(" AND ")
-            .push(&backend.comparable(column))
+            .push(&column.compared())
             .push(&format!(" {} ", dialect.null_safe_eq))
             .bind(value.clone());
     }
@@ -202,11 +202,7 @@ pub(super) fn insert_row<B: SqlBackend + ?Sized>(
                     "row": row_json(table, &existing),
                 }),
                 already_done: Some("exists"),
-                rollback_data: json!({
-                    "table": table.name,
-                    "key_columns": table.key_columns,
-                    "key": key_json(table, &stored_key),
-                }),
+                rollback_data: table_record(table, [("key", key_json(table, &stored_key))]),
             });
         }
         return Err(ConnectorError::Failed(format!(
@@ -218,10 +214,10 @@ pub(super) fn insert_row<B: SqlBackend + ?Sized>(
         )));
     }
 
-    let mut rollback_data = json!({"table": table.name, "key_columns": table.key_columns});
-    if let (Some(key), Some(map)) = (&key, rollback_data.as_object_mut()) {
-        map.insert("key".into(), key_json(table, key));
-    }
+    let rollback_data = match &key {
+        Some(key) => table_record(table, [("key", key_json(table, key))]),
+        None => table_record(table, []),
+    };
     prepared(&rollback_data).map_err(ConnectorError::NotJournaled)?;
 
     let mut stmt = Statement::new(
@@ -287,7 +283,7 @@ fn capture<B: SqlBackend + ?Sized>(
             if index > 0 {
                 stmt.push(" OR ");
             }
-            stmt.push(&backend.comparable(column))
+            stmt.push(&column.compared())
                 .push(&format!(" {} ", dialect.null_safe_ne))
                 .bind(value.clone());
         }
@@ -372,11 +368,8 @@ fn change_rows<B: SqlBackend + ?Sized>(
         .map(|row| key_of(table, row))
         .collect::<Result<Vec<_>, _>>()?;
     let keys_json: Vec<Json> = keys.iter().map(|k| key_json(table, k)).collect();
-    let rollback_data = json!({
-        "table": table.name,
-        "key_columns": table.key_columns,
-        "rows": rows.iter().map(|r| row_json(table, r)).collect::<Vec<_>>(),
-    });
+    let captured: Vec<Json> = rows.iter().map(|r| row_json(table, r)).collect();
+    let rollback_data = table_record(table, [("rows", Json::from(captured))]);
     let output = json!({"table": table.name, counted: rows.len(), "keys": keys_json});
     if rows.is_empty() {
         return Ok(ActionOutcome {

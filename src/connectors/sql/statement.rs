@@ -88,7 +88,7 @@ pub(super) fn push_where(
         if index > 0 {
             stmt.push(" AND ");
         }
-        let column = quote_ident(&table.column(name, "where")?.name);
+        let column = table.column(name, "where")?.compared();
         match condition {
             Json::Null => {
                 stmt.push(&column).push(" IS NULL");
@@ -254,11 +254,12 @@ mod tests {
             name: name.to_string(),
             declared_type: String::new(),
             generated: false,
+            compare_as_text: name == "j",
         };
         TableInfo {
             name: "t".to_string(),
             schema: None,
-            columns: vec![column("a"), column("b\"q"), column("c")],
+            columns: vec![column("a"), column("b\"q"), column("c"), column("j")],
             key_columns: vec!["a".to_string()],
         }
     }
@@ -313,6 +314,20 @@ mod tests {
         assert_eq!(
             compile(Placeholders::QuestionMark, json!({"a": {"in": []}})).0,
             "(1 = 0)"
+        );
+    }
+
+    #[test]
+    fn a_column_without_comparison_operators_is_compared_as_text() {
+        let (text, _) = compile(Placeholders::Numbered, json!({"j": "{}", "a": 1}));
+        assert_eq!(text, "\"a\" = $1 AND \"j\"::text = $2");
+        let (text, _) = compile(
+            Placeholders::Numbered,
+            json!({"j": {"ne": "[]", "not_in": ["{}"]}}),
+        );
+        assert_eq!(
+            text,
+            "(\"j\"::text IS DISTINCT FROM $1 AND (\"j\"::text NOT IN ($2) OR \"j\"::text IS NULL))"
         );
     }
 }

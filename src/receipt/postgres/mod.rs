@@ -47,14 +47,6 @@ pub struct PostgresStore {
     address: String,
 }
 
-/// The newest row's place in the chain.
-#[derive(Debug, PartialEq, Eq)]
-struct Newest {
-    sequence: u64,
-    run_id: String,
-    sha256: String,
-}
-
 /// The signed head and the newest row's place in the chain, in one row (NULLs for what is
 /// missing). Sent as a simple query, so that an append can send it right after taking the
 /// lock in the same round trip.
@@ -151,7 +143,7 @@ impl PostgresStore {
     fn chain_ends(
         &self,
         messages: &[SimpleQueryMessage],
-    ) -> Result<(Option<SignedHead>, Option<Newest>), ReceiptError> {
+    ) -> Result<(Option<SignedHead>, Option<ChainHead>), ReceiptError> {
         let row = messages
             .iter()
             .rev()
@@ -185,7 +177,7 @@ impl PostgresStore {
             _ => None,
         };
         let newest = match (sequence(4)?, text(5)?, text(6)?) {
-            (Some(sequence), Some(run_id), Some(sha256)) => Some(Newest {
+            (Some(sequence), Some(run_id), Some(sha256)) => Some(ChainHead {
                 sequence,
                 run_id,
                 sha256,
@@ -200,7 +192,7 @@ impl PostgresStore {
     fn read_chain_ends(
         &self,
         client: &mut impl GenericClient,
-    ) -> Result<(Option<SignedHead>, Option<Newest>), ReceiptError> {
+    ) -> Result<(Option<SignedHead>, Option<ChainHead>), ReceiptError> {
         let messages = client
             .simple_query(CHAIN_ENDS)
             .map_err(self.failed("read the head"))?;
@@ -212,7 +204,7 @@ impl PostgresStore {
     fn check_before_append(
         &self,
         head: Option<&SignedHead>,
-        newest: Option<&Newest>,
+        newest: Option<&ChainHead>,
         signer: &Signer,
     ) -> Result<(), ReceiptError> {
         match (head, newest) {
@@ -221,12 +213,7 @@ impl PostgresStore {
                  edited, or this is not the secret the store was signed with",
             )),
             (Some(head), newest) => {
-                let recorded = Newest {
-                    sequence: head.sequence,
-                    run_id: head.run_id.clone(),
-                    sha256: head.sha256.clone(),
-                };
-                if newest == Some(&recorded) {
+                if newest == Some(&head.chain()) {
                     return Ok(());
                 }
                 Err(self.damaged(format!(
@@ -529,16 +516,14 @@ impl ReceiptStore for PostgresStore {
     fn journals(&self) -> Result<Vec<RunId>, ReceiptError> {
         let rows = self
             .client()?
-            .query_typed(
-                "SELECT DISTINCT run_id::text FROM enact_journal ORDER BY 1",
-                &[],
-            )
+            .query_typed("SELECT DISTINCT run_id::text FROM enact_journal", &[])
             .map_err(self.failed("list the journals"))?;
         let mut run_ids = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get(0).map_err(self.failed("list the journals"))?;
             run_ids.push(id.parse()?);
         }
+        // Sorted here, by RunId's own order: text order in SQL follows the database's collation.
         run_ids.sort();
         Ok(run_ids)
     }
