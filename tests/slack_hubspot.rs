@@ -1002,7 +1002,7 @@ steps:
 // Configuration
 
 #[test]
-fn the_timeout_key_takes_a_positive_duration_on_http_systems_only() {
+fn the_timeout_and_base_url_keys_are_judged_when_the_config_loads() {
     let p = Project::new();
     p.write(
         "post.yaml",
@@ -1051,10 +1051,15 @@ fn the_timeout_key_takes_a_positive_duration_on_http_systems_only() {
     let plain = config(
         "  chat: { connector: slack, token_env: T, base_url: 'http://slack.example.com/api', allowed_actions: [post_message] }",
     );
-    assert_eq!(
-        plain.code, 0,
-        "the base URL is judged when the system opens"
+    assert_eq!(plain.code, 2, "the base URL is judged when the config loads");
+    assert!(
+        plain
+            .stderr
+            .contains("system `chat` (slack connector): `base_url` `http://slack.example.com/api` is plain http"),
+        "{}",
+        plain.stderr
     );
+    assert!(plain.stderr.contains("clear text"), "{}", plain.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------

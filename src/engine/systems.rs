@@ -81,29 +81,41 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
                 .ok_or_else(|| missing("dsn_env"))?;
             let dsn = credential(name, system, variable, CONNECTION_STRING)?;
             let connector = PostgresConnector::connect(&dsn).map_err(|e| {
-                let context =
-                    format!("system `{name}` (postgres, connection string from `{variable}`)");
-                match e {
-                    ConnectorError::Refused(m) => {
-                        ConnectorError::Refused(format!("{context}: {m}"))
-                    }
-                    other => ConnectorError::Failed(format!("{context}: {other}")),
-                }
+                in_context(
+                    &format!("system `{name}` (postgres, connection string from `{variable}`)"),
+                    e,
+                )
             })?;
             Ok(Rc::new(connector))
         }
+        // With two systems of one kind, the message must say which one failed to open.
         "github" => {
             let connector = GithubConnector::new(http_settings(name, system)?)
-                .map_err(|e| ConnectorError::Refused(format!("system `{name}` (github): {e}")))?;
+                .map_err(|e| in_context(&format!("system `{name}` (github)"), e))?;
             Ok(Rc::new(connector))
         }
-        "slack" => Ok(Rc::new(SlackConnector::new(http_settings(name, system)?)?)),
-        "hubspot" => Ok(Rc::new(HubspotConnector::new(http_settings(
-            name, system,
-        )?)?)),
+        "slack" => {
+            let connector = SlackConnector::new(http_settings(name, system)?)
+                .map_err(|e| in_context(&format!("system `{name}` (slack)"), e))?;
+            Ok(Rc::new(connector))
+        }
+        "hubspot" => {
+            let connector = HubspotConnector::new(http_settings(name, system)?)
+                .map_err(|e| in_context(&format!("system `{name}` (hubspot)"), e))?;
+            Ok(Rc::new(connector))
+        }
         other => Err(ConnectorError::Refused(format!(
             "system `{name}`: connector `{other}` is not available in this build"
         ))),
+    }
+}
+
+/// An error opening a system, prefixed with which system it is: a refusal stays a refusal,
+/// anything else is a failure.
+fn in_context(context: &str, error: ConnectorError) -> ConnectorError {
+    match error {
+        ConnectorError::Refused(message) => ConnectorError::Refused(format!("{context}: {message}")),
+        other => ConnectorError::Failed(format!("{context}: {other}")),
     }
 }
 
