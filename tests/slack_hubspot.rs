@@ -422,6 +422,39 @@ fn a_missing_slack_token_stops_the_run_before_anything_runs() {
 }
 
 #[test]
+fn a_token_with_a_line_break_is_refused_naming_its_variable_and_nothing_is_sent() {
+    // What a `.env` file saved with Windows line ends gives.
+    let slack = SlackApi::start();
+    let hubspot = HubspotApi::start();
+    let p = project(&slack, &hubspot);
+    let out = p.enact_with(
+        &[
+            "run",
+            "post_slack_message",
+            "--payload",
+            r#"{"channel": "C0123DEPLOY", "text": "hi"}"#,
+            "--json",
+        ],
+        &[("SLACK_BOT_TOKEN", &format!("{SLACK_TOKEN}\r"))],
+    );
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    let document: Json = serde_json::from_str(&out.stdout).unwrap();
+    let error = document["run"]["actions_taken"][0]["error"]
+        .as_str()
+        .unwrap();
+    assert!(
+        error.starts_with("system `slack` (slack): the Slack token in `SLACK_BOT_TOKEN` holds"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("may or may not"),
+        "nothing was sent: {error}"
+    );
+    assert!(!out.stdout.contains(SLACK_TOKEN) && !out.stderr.contains(SLACK_TOKEN));
+    assert!(slack.calls().is_empty());
+}
+
+#[test]
 fn deleting_a_message_is_irreversible_and_rollback_says_what_to_do_by_hand() {
     let slack = SlackApi::start();
     let hubspot = HubspotApi::start();
@@ -1051,7 +1084,10 @@ fn the_timeout_and_base_url_keys_are_judged_when_the_config_loads() {
     let plain = config(
         "  chat: { connector: slack, token_env: T, base_url: 'http://slack.example.com/api', allowed_actions: [post_message] }",
     );
-    assert_eq!(plain.code, 2, "the base URL is judged when the config loads");
+    assert_eq!(
+        plain.code, 2,
+        "the base URL is judged when the config loads"
+    );
     assert!(
         plain
             .stderr

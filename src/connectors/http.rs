@@ -111,6 +111,26 @@ impl HttpSettings {
             .trim_end_matches('/')
             .to_string()
     }
+
+    /// Refuses a token an HTTP header cannot carry: empty, or holding spaces, line breaks (a
+    /// `.env` file with Windows line ends leaves a `\r`) or other unprintable characters. Sent
+    /// anyway, ureq would fail the request before it leaves, in words that say a write may or
+    /// may not have happened; octocrab panics on it. Every HTTP connector calls this first.
+    pub fn check_token(&self, service: &str) -> Result<(), ConnectorError> {
+        let variable = &self.token_env;
+        if self.token.is_empty() {
+            return Err(ConnectorError::Refused(format!(
+                "the {service} token in `{variable}` is empty; set it"
+            )));
+        }
+        if !self.token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConnectorError::Refused(format!(
+                "the {service} token in `{variable}` holds spaces, line breaks or other \
+                 characters an HTTP header cannot carry; set `{variable}` to the token alone"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl HttpClient {
@@ -120,13 +140,8 @@ impl HttpClient {
         default_base_url: &str,
         settings: HttpSettings,
     ) -> Result<HttpClient, ConnectorError> {
+        settings.check_token(service)?;
         let base_url = settings.base_url_or(default_base_url);
-        if settings.token.trim().is_empty() {
-            return Err(ConnectorError::Refused(format!(
-                "the {service} token in `{}` is empty; set it",
-                settings.token_env
-            )));
-        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(settings.timeout))
             .http_status_as_error(false)
@@ -360,15 +375,23 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_token_is_refused_naming_its_variable() {
-        let mut empty = settings("https://slack.com/api");
-        empty.token = "  ".to_string();
-        let Err(ConnectorError::Refused(message)) =
-            HttpClient::new("Slack", "https://slack.com/api", empty)
-        else {
-            panic!("an empty token must be refused");
+    fn a_token_a_header_cannot_carry_is_refused_naming_its_variable() {
+        let with_token = |token: &str| HttpSettings {
+            token: token.to_string(),
+            ..settings("https://slack.com/api")
         };
-        assert!(message.contains("SLACK_TOKEN"), "{message}");
+        assert!(with_token("xoxb-1-2-abc").check_token("Slack").is_ok());
+        let refusal = |token: &str| match with_token(token).check_token("Slack") {
+            Err(ConnectorError::Refused(message)) => message,
+            other => panic!("{token:?} must be refused, got {other:?}"),
+        };
+        assert!(refusal("").contains("`SLACK_TOKEN` is empty"));
+        for token in ["xoxb-1-2-abc\r", "xoxb-1-2-abc\n", "  ", "xoxb 1", "xoxb-é"] {
+            let message = refusal(token);
+            assert!(message.contains("`SLACK_TOKEN`"), "{message}");
+            assert!(message.contains("cannot carry"), "{message}");
+            assert!(!message.contains("xoxb"), "{message}");
+        }
     }
 
     #[test]

@@ -55,15 +55,9 @@ pub struct Api {
 impl Api {
     pub fn new(settings: &HttpSettings) -> Result<Api, ConnectorError> {
         let base_url = settings.base_url_or(PUBLIC_API);
-        let token = settings.token.as_str();
         // octocrab puts the token in a header value and panics on one it cannot hold.
-        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConnectorError::Refused(
-                "the GitHub token holds spaces, line breaks or other characters an HTTP header \
-                 cannot carry; set the variable to the token alone"
-                    .to_string(),
-            ));
-        }
+        settings.check_token("GitHub")?;
+        let token = settings.token.as_str();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
