@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::ConnectorError;
+use crate::policy::value::format_duration;
 
 /// How an HTTP system is reached, as `open` builds it from the configuration.
 #[derive(Clone)]
@@ -244,7 +245,7 @@ impl HttpClient {
         let message = match error {
             ureq::Error::Timeout(_) => format!(
                 "{what}: no answer within {} (the system's timeout)",
-                describe_duration(self.timeout)
+                format_duration(i64::try_from(self.timeout.as_millis()).unwrap_or(i64::MAX))
             ),
             ureq::Error::HostNotFound => {
                 format!("{what}: the host of `{}` was not found", self.base_url)
@@ -265,18 +266,6 @@ impl HttpClient {
         } else {
             text.replace(&self.token, "[REDACTED]")
         }
-    }
-}
-
-/// `10s`, `500ms`, `1.5s`: how a timeout reads in a message.
-pub fn describe_duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{:.1}s", duration.as_secs_f64())
     }
 }
 
@@ -429,9 +418,20 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_like_the_config() {
-        assert_eq!(describe_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(describe_duration(Duration::from_millis(300)), "300ms");
-        assert_eq!(describe_duration(Duration::from_millis(1500)), "1.5s");
+    fn a_timeout_reads_as_the_config_writes_it() {
+        // A server that accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut slow = settings(&format!("http://{}", listener.local_addr().unwrap()));
+        slow.timeout = Duration::from_millis(1100);
+        let client = HttpClient::new("Slack", "https://slack.com/api", slow).unwrap();
+        let Err(ConnectorError::Failed(message)) = client.send(Method::Get, "/x", None) else {
+            panic!("nothing answers there");
+        };
+        assert!(message.contains("no answer within 1s100ms"), "{message}");
+        assert_eq!(
+            crate::policy::types::parse_duration("1s100ms"),
+            Some(1100),
+            "the config reads it back"
+        );
     }
 }
