@@ -440,9 +440,13 @@ fn validate_system(name: &str, system: &SystemConfig) -> Result<(), String> {
         }
     }
     // Judged here rather than when the system opens, so `enact check` refuses what `run` would.
-    if let Some(url) = &system.base_url {
-        crate::connectors::http::check_base_url(url)
-            .map_err(|why| format!("system `{name}` ({} connector): {why}", system.connector))?;
+    if let Some(url) = &system.base_url
+        && let Some(why) = crate::connectors::http::base_url_flaw(url)
+    {
+        return Err(format!(
+            "system `{name}` ({} connector): `base_url` `{url}` {why}",
+            system.connector
+        ));
     }
     let actions = crate::connectors::actions_of(&system.connector).unwrap_or(&[]);
     for action in &system.allowed_actions {

@@ -269,31 +269,34 @@ impl HttpClient {
     }
 }
 
-/// Refuses a configured `base_url` that is not http(s), that carries a user, query, fragment
-/// or spaces, or that is plain `http://` anywhere but the loopback address (the token would
-/// cross the network in clear text). The config calls it for every HTTP system (GitHub, Slack,
-/// HubSpot) when it is loaded, so `enact check` refuses what `enact run` would.
-pub(crate) fn check_base_url(url: &str) -> Result<(), String> {
-    let refuse = |why: &str| Err(format!("`base_url` `{url}` {why}"));
+/// Why a configured `base_url` cannot be used: not http(s), a user, query, fragment or spaces
+/// in it, or plain `http://` anywhere but the loopback address (the token would cross the
+/// network in clear text). The config asks this of every HTTP system (GitHub, Slack, HubSpot)
+/// when it is loaded, so `enact check` refuses what `enact run` would.
+pub(crate) fn base_url_flaw(url: &str) -> Option<&'static str> {
     if url.contains(['?', '#', '@']) || url.chars().any(char::is_whitespace) {
-        return refuse("may hold no user, query, fragment or spaces");
+        return Some("may hold no user, query, fragment or spaces");
     }
     if let Some(rest) = url.strip_prefix("http://") {
-        let host = host_of(rest);
-        if !is_loopback(host) {
-            return refuse(
-                "is plain http to another machine, which would send the token in clear text; \
-                 use https:// (plain http is accepted for 127.0.0.1 and localhost only)",
-            );
-        }
-        Ok(())
+        (!is_loopback(host_of(rest))).then_some(
+            "is plain http to another machine, which would send the token in clear text; \
+             use https:// (plain http is accepted for 127.0.0.1 and localhost only)",
+        )
     } else if let Some(rest) = url.strip_prefix("https://") {
-        if host_of(rest).is_empty() {
-            return refuse("has no host");
-        }
-        Ok(())
+        host_of(rest).is_empty().then_some("has no host")
     } else {
-        refuse("must start with https:// (like https://api.example.com)")
+        Some("must start with https:// (like https://api.example.com)")
+    }
+}
+
+/// [`base_url_flaw`] as a refusal naming the service: GitHub's client still judges its URL
+/// itself, besides the config.
+pub(crate) fn check_base_url(service: &str, url: &str) -> Result<(), ConnectorError> {
+    match base_url_flaw(url) {
+        Some(why) => Err(ConnectorError::Refused(format!(
+            "the {service} base_url `{url}` {why}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -336,9 +339,9 @@ mod tests {
             "http://[::1]:80",
             "https://slack.example.com/api",
         ] {
-            assert_eq!(check_base_url(url), Ok(()), "{url}");
+            assert_eq!(base_url_flaw(url), None, "{url}");
         }
-        let refusal = |url: &str| check_base_url(url).unwrap_err();
+        let refusal = |url: &str| base_url_flaw(url).unwrap();
         assert!(refusal("http://slack.example.com/api").contains("clear text"));
         assert!(refusal("http://127.0.0.1.evil.example/api").contains("clear text"));
         assert!(refusal("http://10.0.0.1/api").contains("clear text"));

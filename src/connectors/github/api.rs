@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::connectors::ConnectorError;
-use crate::connectors::http::HttpSettings;
+use crate::connectors::http::{HttpSettings, check_base_url};
 
 /// GitHub's public API, used when the config gives no `base_url`.
 pub const PUBLIC_API: &str = "https://api.github.com";
@@ -54,10 +54,22 @@ pub struct Api {
 
 impl Api {
     pub fn new(settings: &HttpSettings) -> Result<Api, ConnectorError> {
-        let base_url = settings.base_url_or(PUBLIC_API);
-        // octocrab puts the token in a header value and panics on one it cannot hold.
-        settings.check_token("GitHub")?;
+        let base_url = settings
+            .base_url
+            .as_deref()
+            .unwrap_or(PUBLIC_API)
+            .trim_end_matches('/')
+            .to_string();
+        check_base_url("GitHub", &base_url)?;
         let token = settings.token.as_str();
+        // octocrab puts the token in a header value and panics on one it cannot hold.
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConnectorError::Refused(
+                "the GitHub token holds spaces, line breaks or other characters an HTTP header \
+                 cannot carry; set the variable to the token alone"
+                    .to_string(),
+            ));
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
