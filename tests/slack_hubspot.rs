@@ -902,6 +902,37 @@ fn an_existing_contact_is_never_created_twice_nor_deleted_by_rollback() {
 }
 
 #[test]
+fn a_contact_created_by_someone_else_after_the_search_exists_and_is_not_deleted() {
+    let slack = SlackApi::start();
+    let hubspot = HubspotApi::start();
+    let p = project(&slack, &hubspot);
+    hubspot.create_after_next_search("grace@example.com", "Grace");
+    let (out, document) = run(&p, "add_contact", json!({"email": "grace@example.com"}));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let theirs = hubspot.contacts();
+    assert_eq!(theirs.len(), 1);
+    let writes: Vec<String> = hubspot
+        .writes()
+        .iter()
+        .map(|w| format!("{} {}", w.method, w.path))
+        .collect();
+    assert_eq!(writes, ["POST /crm/v3/objects/contacts"], "HubSpot answered 409");
+    let action = &document["run"]["actions_taken"][0];
+    assert_eq!(action["already_done"], "exists");
+    assert_eq!(action["output"]["id"], theirs[0].id.as_str());
+    assert_eq!(action["output"]["created"], false);
+    assert_eq!(action["rollback_data"], json!({"email": "grace@example.com"}));
+    let rollback = enact(&p, &["rollback", &run_id(&out)]);
+    assert_eq!(rollback.code, 2, "{}{}", rollback.stdout, rollback.stderr);
+    assert!(
+        rollback.stderr.contains("nothing to roll back"),
+        "{}",
+        rollback.stderr
+    );
+    assert_eq!(hubspot.contacts(), theirs);
+}
+
+#[test]
 fn hubspot_refusals_become_failed_steps_that_name_the_fix() {
     let slack = SlackApi::start();
     let hubspot = HubspotApi::start();
