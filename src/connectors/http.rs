@@ -162,17 +162,9 @@ impl HttpClient {
         })
     }
 
-    pub fn service(&self) -> &'static str {
-        self.service
-    }
-
     /// The variable the token comes from, for messages that ask to fix it.
     pub fn token_env(&self) -> &str {
         &self.token_env
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
     }
 
     /// Sends a request to `path` (appended to the base URL) with an optional JSON body.
