@@ -916,12 +916,19 @@ fn a_contact_created_by_someone_else_after_the_search_exists_and_is_not_deleted(
         .iter()
         .map(|w| format!("{} {}", w.method, w.path))
         .collect();
-    assert_eq!(writes, ["POST /crm/v3/objects/contacts"], "HubSpot answered 409");
+    assert_eq!(
+        writes,
+        ["POST /crm/v3/objects/contacts"],
+        "HubSpot answered 409"
+    );
     let action = &document["run"]["actions_taken"][0];
     assert_eq!(action["already_done"], "exists");
     assert_eq!(action["output"]["id"], theirs[0].id.as_str());
     assert_eq!(action["output"]["created"], false);
-    assert_eq!(action["rollback_data"], json!({"email": "grace@example.com"}));
+    assert_eq!(
+        action["rollback_data"],
+        json!({"email": "grace@example.com"})
+    );
     let rollback = enact(&p, &["rollback", &run_id(&out)]);
     assert_eq!(rollback.code, 2, "{}{}", rollback.stdout, rollback.stderr);
     assert!(
