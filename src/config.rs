@@ -439,6 +439,15 @@ fn validate_system(name: &str, system: &SystemConfig) -> Result<(), String> {
             ));
         }
     }
+    // Judged here rather than when the system opens, so `enact check` refuses what `run` would.
+    if let Some(url) = &system.base_url
+        && let Some(why) = crate::connectors::http::base_url_flaw(url)
+    {
+        return Err(format!(
+            "system `{name}` ({} connector): `base_url` `{url}` {why}",
+            system.connector
+        ));
+    }
     let actions = crate::connectors::actions_of(&system.connector).unwrap_or(&[]);
     for action in &system.allowed_actions {
         if !actions.iter().any(|a| a.name == action) {
@@ -523,6 +532,39 @@ mod hook_tests {
             assert!(
                 error.contains("enact.yaml:"),
                 "{text}: no location in {error}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod system_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("/p/enact.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_http_system_has_its_base_url_judged_when_the_config_loads() {
+        for kind in ["github", "slack", "hubspot"] {
+            let system = |url: &str| {
+                format!(
+                    "systems:\n  api:\n    connector: {kind}\n    token_env: T\n    base_url: '{url}'\n    allowed_actions: []\n"
+                )
+            };
+            let error = parse(&system("http://api.example.com/v1")).unwrap_err();
+            assert!(error.starts_with("/p/enact.yaml: "), "{error}");
+            assert!(
+                error.contains(&format!("system `api` ({kind} connector)")),
+                "{error}"
+            );
+            assert!(error.contains("clear text"), "{error}");
+            assert!(parse(&system("https://api.example.com/v1?x=1")).is_err());
+            let config = parse(&system("http://127.0.0.1:8080/v1/")).unwrap();
+            assert_eq!(
+                config.systems["api"].base_url.as_deref(),
+                Some("http://127.0.0.1:8080/v1/")
             );
         }
     }

@@ -422,6 +422,39 @@ fn a_missing_slack_token_stops_the_run_before_anything_runs() {
 }
 
 #[test]
+fn a_token_with_a_line_break_is_refused_naming_its_variable_and_nothing_is_sent() {
+    // What a `.env` file saved with Windows line ends gives.
+    let slack = SlackApi::start();
+    let hubspot = HubspotApi::start();
+    let p = project(&slack, &hubspot);
+    let out = p.enact_with(
+        &[
+            "run",
+            "post_slack_message",
+            "--payload",
+            r#"{"channel": "C0123DEPLOY", "text": "hi"}"#,
+            "--json",
+        ],
+        &[("SLACK_BOT_TOKEN", &format!("{SLACK_TOKEN}\r"))],
+    );
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    let document: Json = serde_json::from_str(&out.stdout).unwrap();
+    let error = document["run"]["actions_taken"][0]["error"]
+        .as_str()
+        .unwrap();
+    assert!(
+        error.starts_with("system `slack` (slack): the Slack token in `SLACK_BOT_TOKEN` holds"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("may or may not"),
+        "nothing was sent: {error}"
+    );
+    assert!(!out.stdout.contains(SLACK_TOKEN) && !out.stderr.contains(SLACK_TOKEN));
+    assert!(slack.calls().is_empty());
+}
+
+#[test]
 fn deleting_a_message_is_irreversible_and_rollback_says_what_to_do_by_hand() {
     let slack = SlackApi::start();
     let hubspot = HubspotApi::start();
@@ -869,6 +902,44 @@ fn an_existing_contact_is_never_created_twice_nor_deleted_by_rollback() {
 }
 
 #[test]
+fn a_contact_created_by_someone_else_after_the_search_exists_and_is_not_deleted() {
+    let slack = SlackApi::start();
+    let hubspot = HubspotApi::start();
+    let p = project(&slack, &hubspot);
+    hubspot.create_after_next_search("grace@example.com", "Grace");
+    let (out, document) = run(&p, "add_contact", json!({"email": "grace@example.com"}));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let theirs = hubspot.contacts();
+    assert_eq!(theirs.len(), 1);
+    let writes: Vec<String> = hubspot
+        .writes()
+        .iter()
+        .map(|w| format!("{} {}", w.method, w.path))
+        .collect();
+    assert_eq!(
+        writes,
+        ["POST /crm/v3/objects/contacts"],
+        "HubSpot answered 409"
+    );
+    let action = &document["run"]["actions_taken"][0];
+    assert_eq!(action["already_done"], "exists");
+    assert_eq!(action["output"]["id"], theirs[0].id.as_str());
+    assert_eq!(action["output"]["created"], false);
+    assert_eq!(
+        action["rollback_data"],
+        json!({"email": "grace@example.com"})
+    );
+    let rollback = enact(&p, &["rollback", &run_id(&out)]);
+    assert_eq!(rollback.code, 2, "{}{}", rollback.stdout, rollback.stderr);
+    assert!(
+        rollback.stderr.contains("nothing to roll back"),
+        "{}",
+        rollback.stderr
+    );
+    assert_eq!(hubspot.contacts(), theirs);
+}
+
+#[test]
 fn hubspot_refusals_become_failed_steps_that_name_the_fix() {
     let slack = SlackApi::start();
     let hubspot = HubspotApi::start();
@@ -1002,7 +1073,7 @@ steps:
 // Configuration
 
 #[test]
-fn the_timeout_key_takes_a_positive_duration_on_http_systems_only() {
+fn the_timeout_and_base_url_keys_are_judged_when_the_config_loads() {
     let p = Project::new();
     p.write(
         "post.yaml",
@@ -1052,9 +1123,17 @@ fn the_timeout_key_takes_a_positive_duration_on_http_systems_only() {
         "  chat: { connector: slack, token_env: T, base_url: 'http://slack.example.com/api', allowed_actions: [post_message] }",
     );
     assert_eq!(
-        plain.code, 0,
-        "the base URL is judged when the system opens"
+        plain.code, 2,
+        "the base URL is judged when the config loads"
     );
+    assert!(
+        plain
+            .stderr
+            .contains("system `chat` (slack connector): `base_url` `http://slack.example.com/api` is plain http"),
+        "{}",
+        plain.stderr
+    );
+    assert!(plain.stderr.contains("clear text"), "{}", plain.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------

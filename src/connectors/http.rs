@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::ConnectorError;
+use crate::policy::value::format_duration;
 
 /// How an HTTP system is reached, as `open` builds it from the configuration.
 #[derive(Clone)]
@@ -100,28 +101,48 @@ impl Method {
     }
 }
 
+impl HttpSettings {
+    /// The API's address without a trailing `/`: the configured `base_url`, else the
+    /// connector's public API. The configured one was checked when the config was loaded
+    /// (`check_base_url`).
+    pub fn base_url_or(&self, default: &str) -> String {
+        self.base_url
+            .as_deref()
+            .unwrap_or(default)
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Refuses a token an HTTP header cannot carry: empty, or holding spaces, line breaks (a
+    /// `.env` file with Windows line ends leaves a `\r`) or other unprintable characters. Sent
+    /// anyway, ureq would fail the request before it leaves, in words that say a write may or
+    /// may not have happened; octocrab panics on it. Every HTTP connector calls this first.
+    pub fn check_token(&self, service: &str) -> Result<(), ConnectorError> {
+        let variable = &self.token_env;
+        if self.token.is_empty() {
+            return Err(ConnectorError::Refused(format!(
+                "the {service} token in `{variable}` is empty; set it"
+            )));
+        }
+        if !self.token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConnectorError::Refused(format!(
+                "the {service} token in `{variable}` holds spaces, line breaks or other \
+                 characters an HTTP header cannot carry; set `{variable}` to the token alone"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl HttpClient {
-    /// A client for `service`, at `settings.base_url` or else `default_base_url`. Refuses a
-    /// base URL that is not http(s), and plain `http://` anywhere but the loopback address: the
-    /// token would cross the network in clear text.
+    /// A client for `service`, at `settings.base_url` or else `default_base_url`.
     pub fn new(
         service: &'static str,
         default_base_url: &str,
         settings: HttpSettings,
     ) -> Result<HttpClient, ConnectorError> {
-        let base_url = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(default_base_url)
-            .trim_end_matches('/')
-            .to_string();
-        check_base_url(service, &base_url)?;
-        if settings.token.trim().is_empty() {
-            return Err(ConnectorError::Refused(format!(
-                "the {service} token in `{}` is empty; set it",
-                settings.token_env
-            )));
-        }
+        settings.check_token(service)?;
+        let base_url = settings.base_url_or(default_base_url);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(settings.timeout))
             .http_status_as_error(false)
@@ -141,17 +162,9 @@ impl HttpClient {
         })
     }
 
-    pub fn service(&self) -> &'static str {
-        self.service
-    }
-
     /// The variable the token comes from, for messages that ask to fix it.
     pub fn token_env(&self) -> &str {
         &self.token_env
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
     }
 
     /// Sends a request to `path` (appended to the base URL) with an optional JSON body.
@@ -224,7 +237,7 @@ impl HttpClient {
         let message = match error {
             ureq::Error::Timeout(_) => format!(
                 "{what}: no answer within {} (the system's timeout)",
-                describe_duration(self.timeout)
+                format_duration(i64::try_from(self.timeout.as_millis()).unwrap_or(i64::MAX))
             ),
             ureq::Error::HostNotFound => {
                 format!("{what}: the host of `{}` was not found", self.base_url)
@@ -248,46 +261,34 @@ impl HttpClient {
     }
 }
 
-/// `10s`, `500ms`, `1.5s`: how a timeout reads in a message.
-pub fn describe_duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
+/// Why a configured `base_url` cannot be used: not http(s), a user, query, fragment or spaces
+/// in it, or plain `http://` anywhere but the loopback address (the token would cross the
+/// network in clear text). The config asks this of every HTTP system (GitHub, Slack, HubSpot)
+/// when it is loaded, so `enact check` refuses what `enact run` would.
+pub(crate) fn base_url_flaw(url: &str) -> Option<&'static str> {
+    if url.contains(['?', '#', '@']) || url.chars().any(char::is_whitespace) {
+        return Some("may hold no user, query, fragment or spaces");
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        (!is_loopback(host_of(rest))).then_some(
+            "is plain http to another machine, which would send the token in clear text; \
+             use https:// (plain http is accepted for 127.0.0.1 and localhost only)",
+        )
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        host_of(rest).is_empty().then_some("has no host")
     } else {
-        format!("{:.1}s", duration.as_secs_f64())
+        Some("must start with https:// (like https://api.example.com)")
     }
 }
 
-/// Refuses a base URL that is not http(s), that carries a user, query, fragment or spaces,
-/// or that is plain `http://` anywhere but the loopback address (the token would cross the
-/// network in clear text). Shared by every HTTP connector, GitHub's included.
+/// [`base_url_flaw`] as a refusal naming the service: GitHub's client still judges its URL
+/// itself, besides the config.
 pub(crate) fn check_base_url(service: &str, url: &str) -> Result<(), ConnectorError> {
-    let refuse = |why: &str| {
-        Err(ConnectorError::Refused(format!(
+    match base_url_flaw(url) {
+        Some(why) => Err(ConnectorError::Refused(format!(
             "the {service} base_url `{url}` {why}"
-        )))
-    };
-    if url.contains(['?', '#', '@']) || url.chars().any(char::is_whitespace) {
-        return refuse("may hold no user, query, fragment or spaces");
-    }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = host_of(rest);
-        if !is_loopback(host) {
-            return refuse(
-                "is plain http to another machine, which would send the token in clear text; \
-                 use https:// (plain http is accepted for 127.0.0.1 and localhost only)",
-            );
-        }
-        Ok(())
-    } else if let Some(rest) = url.strip_prefix("https://") {
-        if host_of(rest).is_empty() {
-            return refuse("has no host");
-        }
-        Ok(())
-    } else {
-        refuse("must start with https:// (like https://api.example.com)")
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -322,13 +323,6 @@ mod tests {
         }
     }
 
-    fn refusal(base_url: &str) -> String {
-        match HttpClient::new("Slack", "https://slack.com/api", settings(base_url)) {
-            Err(ConnectorError::Refused(message)) => message,
-            other => panic!("{base_url}: expected a refusal, got {other:?}"),
-        }
-    }
-
     #[test]
     fn plain_http_is_for_the_loopback_address_only() {
         for url in [
@@ -337,11 +331,9 @@ mod tests {
             "http://[::1]:80",
             "https://slack.example.com/api",
         ] {
-            assert!(
-                HttpClient::new("Slack", "https://slack.com/api", settings(url)).is_ok(),
-                "{url}"
-            );
+            assert_eq!(base_url_flaw(url), None, "{url}");
         }
+        let refusal = |url: &str| base_url_flaw(url).unwrap();
         assert!(refusal("http://slack.example.com/api").contains("clear text"));
         assert!(refusal("http://127.0.0.1.evil.example/api").contains("clear text"));
         assert!(refusal("http://10.0.0.1/api").contains("clear text"));
@@ -353,29 +345,37 @@ mod tests {
 
     #[test]
     fn the_base_url_loses_its_trailing_slash_and_defaults_apply() {
-        let client = HttpClient::new(
-            "Slack",
-            "https://slack.com/api",
-            settings("http://127.0.0.1:1/api/"),
-        )
-        .unwrap();
-        assert_eq!(client.base_url(), "http://127.0.0.1:1/api");
+        let configured = settings("http://127.0.0.1:1/api/");
+        assert_eq!(
+            configured.base_url_or("https://slack.com/api"),
+            "http://127.0.0.1:1/api"
+        );
         let mut defaults = settings("x");
         defaults.base_url = None;
-        let client = HttpClient::new("Slack", "https://slack.com/api", defaults).unwrap();
-        assert_eq!(client.base_url(), "https://slack.com/api");
+        assert_eq!(
+            defaults.base_url_or("https://slack.com/api/"),
+            "https://slack.com/api"
+        );
     }
 
     #[test]
-    fn an_empty_token_is_refused_naming_its_variable() {
-        let mut empty = settings("https://slack.com/api");
-        empty.token = "  ".to_string();
-        let Err(ConnectorError::Refused(message)) =
-            HttpClient::new("Slack", "https://slack.com/api", empty)
-        else {
-            panic!("an empty token must be refused");
+    fn a_token_a_header_cannot_carry_is_refused_naming_its_variable() {
+        let with_token = |token: &str| HttpSettings {
+            token: token.to_string(),
+            ..settings("https://slack.com/api")
         };
-        assert!(message.contains("SLACK_TOKEN"), "{message}");
+        assert!(with_token("xoxb-1-2-abc").check_token("Slack").is_ok());
+        let refusal = |token: &str| match with_token(token).check_token("Slack") {
+            Err(ConnectorError::Refused(message)) => message,
+            other => panic!("{token:?} must be refused, got {other:?}"),
+        };
+        assert!(refusal("").contains("`SLACK_TOKEN` is empty"));
+        for token in ["xoxb-1-2-abc\r", "xoxb-1-2-abc\n", "  ", "xoxb 1", "xoxb-é"] {
+            let message = refusal(token);
+            assert!(message.contains("`SLACK_TOKEN`"), "{message}");
+            assert!(message.contains("cannot carry"), "{message}");
+            assert!(!message.contains("xoxb"), "{message}");
+        }
     }
 
     #[test]
@@ -413,9 +413,20 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_like_the_config() {
-        assert_eq!(describe_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(describe_duration(Duration::from_millis(300)), "300ms");
-        assert_eq!(describe_duration(Duration::from_millis(1500)), "1.5s");
+    fn a_timeout_reads_as_the_config_writes_it() {
+        // A server that accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut slow = settings(&format!("http://{}", listener.local_addr().unwrap()));
+        slow.timeout = Duration::from_millis(1100);
+        let client = HttpClient::new("Slack", "https://slack.com/api", slow).unwrap();
+        let Err(ConnectorError::Failed(message)) = client.send(Method::Get, "/x", None) else {
+            panic!("nothing answers there");
+        };
+        assert!(message.contains("no answer within 1s100ms"), "{message}");
+        assert_eq!(
+            crate::policy::types::parse_duration("1s100ms"),
+            Some(1100),
+            "the config reads it back"
+        );
     }
 }

@@ -290,9 +290,12 @@ impl HubspotConnector {
         )?;
         if response.status == 409 {
             // Created by someone else between the search and the create: it exists, and it is
-            // not Enact's to delete.
+            // not Enact's to delete. The rollback data stays what was journalled.
             if let Some(existing) = self.search_contacts(email)?.into_iter().next() {
-                return Ok(exists(email, existing));
+                return Ok(ActionOutcome {
+                    rollback_data,
+                    ..exists(email, existing)
+                });
             }
         }
         if !response.is_success() {

@@ -59,12 +59,7 @@ impl<'c> Systems<'c> {
 }
 
 fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, ConnectorError> {
-    let missing = |key: &str| {
-        ConnectorError::Refused(format!(
-            "system `{name}` ({}) has no `{key}` configured",
-            system.connector
-        ))
-    };
+    let missing = |key: &str| missing(name, system, key);
     match system.connector.as_str() {
         "filesystem" => {
             let base = system.base_dir.clone().ok_or_else(|| missing("base_dir"))?;
@@ -81,29 +76,51 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
                 .ok_or_else(|| missing("dsn_env"))?;
             let dsn = credential(name, system, variable, CONNECTION_STRING)?;
             let connector = PostgresConnector::connect(&dsn).map_err(|e| {
-                let context =
-                    format!("system `{name}` (postgres, connection string from `{variable}`)");
-                match e {
-                    ConnectorError::Refused(m) => {
-                        ConnectorError::Refused(format!("{context}: {m}"))
-                    }
-                    other => ConnectorError::Failed(format!("{context}: {other}")),
-                }
+                in_context(
+                    &format!("system `{name}` (postgres, connection string from `{variable}`)"),
+                    e,
+                )
             })?;
             Ok(Rc::new(connector))
         }
+        // With two systems of one kind, the message must say which one failed to open.
         "github" => {
             let connector = GithubConnector::new(http_settings(name, system)?)
-                .map_err(|e| ConnectorError::Refused(format!("system `{name}` (github): {e}")))?;
+                .map_err(|e| in_context(&format!("system `{name}` (github)"), e))?;
             Ok(Rc::new(connector))
         }
-        "slack" => Ok(Rc::new(SlackConnector::new(http_settings(name, system)?)?)),
-        "hubspot" => Ok(Rc::new(HubspotConnector::new(http_settings(
-            name, system,
-        )?)?)),
+        "slack" => {
+            let connector = SlackConnector::new(http_settings(name, system)?)
+                .map_err(|e| in_context(&format!("system `{name}` (slack)"), e))?;
+            Ok(Rc::new(connector))
+        }
+        "hubspot" => {
+            let connector = HubspotConnector::new(http_settings(name, system)?)
+                .map_err(|e| in_context(&format!("system `{name}` (hubspot)"), e))?;
+            Ok(Rc::new(connector))
+        }
         other => Err(ConnectorError::Refused(format!(
             "system `{name}`: connector `{other}` is not available in this build"
         ))),
+    }
+}
+
+/// A required key absent from a system's configuration.
+fn missing(name: &str, system: &SystemConfig, key: &str) -> ConnectorError {
+    ConnectorError::Refused(format!(
+        "system `{name}` ({}) has no `{key}` configured",
+        system.connector
+    ))
+}
+
+/// An error opening a system, prefixed with which system it is: a refusal stays a refusal,
+/// anything else is a failure.
+fn in_context(context: &str, error: ConnectorError) -> ConnectorError {
+    match error {
+        ConnectorError::Refused(message) => {
+            ConnectorError::Refused(format!("{context}: {message}"))
+        }
+        other => ConnectorError::Failed(format!("{context}: {other}")),
     }
 }
 
@@ -111,31 +128,18 @@ fn open(name: &str, system: &SystemConfig) -> Result<Rc<dyn Connector>, Connecto
 const CONNECTION_STRING: &str = "the connection string (like postgres://user:password@host/db)";
 const API_TOKEN: &str = "the API token";
 
-/// The base URL and token of an HTTP system (github, slack, hubspot): the token from the
-/// variable `token_env` names, the base URL as configured (the connector's public API when
-/// absent).
-pub(crate) fn http_credentials(
-    name: &str,
-    system: &SystemConfig,
-) -> Result<(Option<String>, String), ConnectorError> {
-    let variable = system.token_env.as_deref().ok_or_else(|| {
-        ConnectorError::Refused(format!(
-            "system `{name}` ({}) has no `token_env` configured",
-            system.connector
-        ))
-    })?;
-    let token = credential(name, system, variable, API_TOKEN)?;
-    Ok((system.base_url.clone(), token))
-}
-
-/// What an HTTP connector is opened with: base URL and token (`http_credentials`), the
-/// token's variable for messages, and the system's `timeout`.
+/// What an HTTP connector (github, slack, hubspot) is opened with: the base URL as configured
+/// (the connector's public API when absent), the token from the variable `token_env` names,
+/// and the system's `timeout`. The connector judges the token itself (`check_token`).
 fn http_settings(name: &str, system: &SystemConfig) -> Result<HttpSettings, ConnectorError> {
-    let (base_url, token) = http_credentials(name, system)?;
+    let token_env = system
+        .token_env
+        .as_deref()
+        .ok_or_else(|| missing(name, system, "token_env"))?;
     Ok(HttpSettings {
-        base_url,
-        token,
-        token_env: system.token_env.clone().unwrap_or_default(),
+        base_url: system.base_url.clone(),
+        token: credential(name, system, token_env, API_TOKEN)?,
+        token_env: token_env.to_string(),
         timeout: system.timeout(),
     })
 }

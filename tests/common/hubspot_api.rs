@@ -61,6 +61,9 @@ pub struct HubspotState {
     pub rate_limited: bool,
     /// Every answer is HTTP 500.
     pub failing: bool,
+    /// A contact (email, first name) someone else creates right after the next search is
+    /// answered: the race between Enact's search and its create.
+    pub created_after_next_search: Option<(String, String)>,
     next_id: u64,
 }
 
@@ -85,6 +88,7 @@ impl HubspotApi {
             delay: None,
             rate_limited: false,
             failing: false,
+            created_after_next_search: None,
             next_id: 100,
         }));
         let shared = Arc::clone(&state);
@@ -145,6 +149,12 @@ impl HubspotApi {
 
     pub fn set_failing(&self, on: bool) {
         self.state.lock().unwrap().failing = on;
+    }
+
+    /// Someone else creates this contact right after the next search is answered.
+    pub fn create_after_next_search(&self, email: &str, firstname: &str) {
+        self.state.lock().unwrap().created_after_next_search =
+            Some((email.to_string(), firstname.to_string()));
     }
 
     pub fn set_scopes(&self, scopes: &[&str]) {
@@ -307,6 +317,14 @@ fn handle(state: &mut HubspotState, call: &Call) -> Answer {
                 })
                 .map(|c| contact_json(c, wanted))
                 .collect();
+            if let Some((email, firstname)) = state.created_after_next_search.take() {
+                let id = state.next_id();
+                let properties = BTreeMap::from([
+                    ("email".to_string(), email),
+                    ("firstname".to_string(), firstname),
+                ]);
+                state.contacts.push(Contact { id, properties });
+            }
             Answer::json(200, json!({"total": results.len(), "results": results}))
         }
         ("POST", ["contacts"]) => {
