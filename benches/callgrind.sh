@@ -21,10 +21,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # count COMMAND... < stdin: the total instructions callgrind saw in the whole process tree's
-# main process.
+# main process. The command must exit with EXPECT_STATUS (default 0; a hook denial exits 2).
 count() {
+  local status=0
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$@" >/dev/null 2>"$work/valgrind.log" \
-    || { cat "$work/valgrind.log" >&2; return 1; }
+    || status=$?
+  if [ "$status" -ne "${EXPECT_STATUS:-0}" ]; then
+    cat "$work/valgrind.log" >&2
+    echo "exit status $status, expected ${EXPECT_STATUS:-0}: $*" >&2
+    return 1
+  fi
   awk '/^(summary|totals):/ { print $2; exit }' "$work/callgrind.out"
 }
 
@@ -51,7 +57,7 @@ if "$BIN" hook --help >/dev/null 2>&1; then
   event 'terraform destroy -auto-approve' > deny.json
   "$BIN" hook claude-code < allow.json >/dev/null # the store exists before the counted calls
   row "enact hook claude-code, allow (whole process)" "$(count "$BIN" hook claude-code < allow.json)"
-  row "enact hook claude-code, deny (whole process)" "$(count "$BIN" hook claude-code < deny.json)"
+  row "enact hook claude-code, deny (whole process)" "$(EXPECT_STATUS=2 count "$BIN" hook claude-code < deny.json)"
 else
   row "enact hook claude-code, allow (whole process)" "n/a (enact hook not available)"
   row "enact hook claude-code, deny (whole process)" "n/a (enact hook not available)"

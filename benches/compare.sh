@@ -127,10 +127,11 @@ if "$BIN" hook --help >/dev/null 2>&1; then
   hook_available=yes
   # Its own store: the original writes its deny receipts into ./receipts.
   echo 'receipts: ./enact_receipts' > enact.yaml
-  if "$BIN" hook claude-code < allow.json | grep -q '"deny"'; then
+  # A denial exits 2 (Claude Code blocks on it whatever it parses): only the answer is judged.
+  if ("$BIN" hook claude-code < allow.json || true) | grep -q '"deny"'; then
     echo "enact hook did not allow the allow event" >&2; exit 1
   fi
-  "$BIN" hook claude-code < deny.json | grep -q '"deny"' \
+  ("$BIN" hook claude-code < deny.json 2>/dev/null || true) | grep -q '"permissionDecision":"deny"' \
     || { echo "enact hook did not deny the deny event" >&2; exit 1; }
 fi
 enact_allow="" enact_deny=""
@@ -141,7 +142,7 @@ else
 fi
 quiet
 pair hook_allow "$RUNS" "$RUNS" "$enact_allow" "$HOOK_PY < allow.json"
-pair hook_deny "$RUNS" "$RUNS" "$enact_deny" "$HOOK_PY < deny.json"
+pair hook_deny "$RUNS" "$RUNS" "$enact_deny" "$HOOK_PY < deny.json" -i  # a denial exits 2
 
 echo "== verification of receipts from disk"
 cd "$work"
