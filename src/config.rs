@@ -519,7 +519,11 @@ mod hook_tests {
             ),
             (
                 "hook:\n  policies:\n    - use: git.dont_force_push\n      tool: [Bash]\n",
-                "unknown key `tool`",
+                "unknown key `tool` in a policy entry\n  help: did you mean `tools`? (`tools` belongs to `hook.policies` entries)",
+            ),
+            (
+                "hook:\n  policies:\n    - use: git.dont_force_push\n      only: [Bash]\n",
+                "help: a policy entry has use, file, with, level; a `hook.policies` entry also takes `tools`",
             ),
             (
                 "hook:\n  on_pass: yes\n",

@@ -94,8 +94,18 @@ fn known_key(key: &str) -> Result<String, Problem> {
     if KEYS.contains(&key) {
         return Ok(key.to_string());
     }
-    let help = did_you_mean(key, KEYS)
-        .unwrap_or_else(|| format!("a policy entry has {}", KEYS.join(", ")));
+    // `hook.policies` entries are these entries plus `tools` (config.rs flattens one into the
+    // other), so the help names it too, saying where it belongs.
+    let help = match did_you_mean(key, KEYS.iter().copied().chain(["tools"])) {
+        Some(hint) if hint.contains("`tools`") => {
+            format!("{hint} (`tools` belongs to `hook.policies` entries)")
+        }
+        Some(hint) => hint,
+        None => format!(
+            "a policy entry has {}; a `hook.policies` entry also takes `tools`",
+            KEYS.join(", ")
+        ),
+    };
     Err(Problem::new(format!("unknown key `{key}` in a policy entry")).help(help))
 }
 
