@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::WRITING_TOOLS;
 use super::paths::PathBase;
-use super::tools::ToolAction;
+use super::tools::{ToolAction, ToolKind};
 use crate::policy::analysis::shell;
 
 /// The files the hook depends on, canonical.
@@ -38,25 +38,31 @@ const IN_PLACE: &[&str] = &["sed", "perl"];
 
 /// Why the call is refused, when it touches the hook's files.
 pub fn check(action: &ToolAction, files: &HookFiles, base: &PathBase) -> Option<String> {
-    let path = action.args.get("path").and_then(|p| p.as_str());
-    if let Some(path) = path {
+    for path in paths(action, base) {
         if let Some(secret) = &files.secret
-            && within(path, secret)
+            && within(&path, secret)
         {
             return Some(format!(
                 "'{path}' is Enact's signing secret: no tool call may read or change it"
             ));
         }
-        let writes = WRITING_TOOLS.contains(&action.tool.as_str());
-        if writes && let Some(guarded) = files.guarded.iter().find(|g| within(path, g)) {
+        // What an MCP or unknown tool does with a path is not known: it may write.
+        let writes = WRITING_TOOLS.contains(&action.tool.as_str())
+            || matches!(action.kind, ToolKind::Mcp | ToolKind::Unknown);
+        if writes && let Some(guarded) = files.guarded.iter().find(|g| within(&path, g)) {
             return Some(format!(
                 "'{path}' is one of the files the Enact hook runs on ({guarded}): an agent may not change them; ask the user to"
             ));
         }
     }
     let command = action.args.get("command").and_then(|c| c.as_str())?;
-    // A command that does not lex is denied by the shell policies already.
-    let commands = shell::commands(command).ok()?;
+    // Whatever policies are configured: a command Enact cannot read may write anything.
+    let Ok(commands) = shell::commands(command) else {
+        return Some(
+            "Enact cannot parse this shell command, so it cannot tell whether it changes the files the hook runs on; write it more simply"
+                .to_string(),
+        );
+    };
     for command in &commands {
         let words = command
             .args
@@ -107,6 +113,28 @@ pub fn check(action: &ToolAction, files: &HookFiles, base: &PathBase) -> Option<
         }
     }
     None
+}
+
+/// The paths a call names, canonical: a built-in tool's mapped `path`, and an MCP or unknown
+/// tool's top-level string arguments whose names end in `path` (`path`, `file_path`, ...), which
+/// it passes as given.
+fn paths(action: &ToolAction, base: &PathBase) -> Vec<String> {
+    match action.kind {
+        ToolKind::Mcp | ToolKind::Unknown => action
+            .args
+            .iter()
+            .filter(|(key, _)| key.ends_with("path"))
+            .filter_map(|(_, value)| value.as_str())
+            .map(|path| base.canonical(path))
+            .collect(),
+        ToolKind::Mapped | ToolKind::Inert => action
+            .args
+            .get("path")
+            .and_then(|p| p.as_str())
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// `path` is `dir` or lies inside it.
@@ -193,6 +221,46 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn mcp_tools_may_not_touch_them_by_any_spelling_of_the_path() {
+        for (tool, input) in [
+            (
+                "mcp__filesystem__write_file",
+                serde_json::json!({"path": "enact.yaml", "content": "hook: {policies: []}"}),
+            ),
+            (
+                "mcp__fs__edit",
+                serde_json::json!({"file_path": "./sub/../.claude/settings.json"}),
+            ),
+            (
+                "mcp__fs__read_text_file",
+                serde_json::json!({"path": "~/../../nonexistent-enact/p/.enact/secret"}),
+            ),
+            (
+                "SomeNewTool",
+                serde_json::json!({"target_path": ".enact/receipts"}),
+            ),
+        ] {
+            assert!(judge(tool, input.clone()).is_some(), "{tool} {input}");
+        }
+        assert_eq!(
+            judge(
+                "mcp__filesystem__write_file",
+                serde_json::json!({"path": "src/lib.rs", "content": ""})
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_command_that_does_not_parse_is_refused_whatever_the_policies() {
+        let refused = judge(
+            "Bash",
+            serde_json::json!({"command": "echo x > enact.yaml; (("}),
+        );
+        assert!(refused.unwrap().contains("cannot parse this shell command"));
     }
 
     #[test]
