@@ -86,9 +86,8 @@ impl HookPolicies {
         if !diagnostics.is_empty() {
             return Err(EngineError::Policies(diagnostics));
         }
-        let plain: Vec<PolicyUse> = uses.iter().map(|u| u.policy.clone()).collect();
         Ok(HookPolicies {
-            sha256: fingerprint(&plain)?,
+            sha256: fingerprint(uses.iter().map(|u| (&u.policy, u.tools.as_deref())))?,
             uses,
         })
     }
@@ -750,6 +749,20 @@ mod tests {
         ] {
             assert!(!may_hold_a_secret(clean), "{clean}");
         }
+    }
+
+    #[test]
+    fn the_fingerprint_of_the_hook_set_covers_which_tools_a_policy_judges() {
+        let sha256 = |hook: &str| {
+            let text = format!("hook:\n  policies:\n    - use: filesystem.dont_read_env\n{hook}");
+            let config = Config::parse(std::path::Path::new("/p/enact.yaml"), &text).unwrap();
+            HookPolicies::load(&config).unwrap().sha256
+        };
+        let every_tool = sha256("");
+        let writes_only = sha256("      tools: [Write, Edit]\n");
+        assert_ne!(every_tool, writes_only);
+        assert_ne!(writes_only, sha256("      tools: [Write]\n"));
+        assert_eq!(writes_only, sha256("      tools: [Write, Edit]\n"));
     }
 
     #[test]

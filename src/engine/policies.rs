@@ -43,27 +43,34 @@ pub fn load_policies(
         return Err(EngineError::Policies(diagnostics));
     }
     Ok(PolicySetup {
-        sha256: fingerprint(&uses)?,
+        sha256: fingerprint(uses.iter().map(|u| (u, None)))?,
         uses,
     })
 }
 
 /// SHA-256 over each use's policy id, source text, parameters and level, in order: what a
-/// receipt's `policy_set_sha256` records.
-pub(crate) fn fingerprint(uses: &[PolicyUse]) -> Result<String, EngineError> {
+/// receipt's `policy_set_sha256` records. A use limited to some tools (the hook's `tools:`)
+/// carries that list too, so that two sets judging differently never share a fingerprint.
+pub(crate) fn fingerprint<'u>(
+    uses: impl IntoIterator<Item = (&'u PolicyUse, Option<&'u [String]>)>,
+) -> Result<String, EngineError> {
     let fingerprint: Vec<serde_json::Value> = uses
-        .iter()
-        .map(|u| {
+        .into_iter()
+        .map(|(u, tools)| {
             // Each source file is hashed once (the policies of a namespace share it; the
             // library's hashes were computed when Enact was built).
             let file = &u.policy.file;
             let source_sha256 = file.sha256.get_or_init(|| sha256_hex(file.text.as_bytes()));
-            serde_json::json!({
+            let mut entry = serde_json::json!({
                 "policy": &*u.policy.id,
                 "source_sha256": source_sha256,
                 "args": u.args.iter().map(Value::to_json).collect::<Vec<_>>(),
                 "level": u.enforcement,
-            })
+            });
+            if let (Some(tools), Some(fields)) = (tools, entry.as_object_mut()) {
+                fields.insert("tools".into(), serde_json::json!(tools));
+            }
+            entry
         })
         .collect();
     let bytes = canonical_json(&serde_json::Value::Array(fingerprint))
