@@ -4,7 +4,10 @@
 use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind, PatternSet, meta};
 
 /// One injection phrase found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,13 +461,32 @@ fn pattern(index: usize) -> Option<(&'static str, &'static Regex)> {
 
 /// All patterns as one automaton, so clean text costs a single pass. Indices match
 /// `PATTERNS`; `None` only if the set exceeds regex size limits (then every pattern runs).
-static SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
-    RegexSetBuilder::new(PATTERNS.iter().map(|(_, p)| spaced(p)))
-        .case_insensitive(true)
-        .unicode(false)
-        .build()
+///
+/// Built as `regex::RegexSet` would be, minus its literal prefilter: extracting literals from
+/// these large alternations was a quarter of building the set (25 of 97 million instructions,
+/// in a whole `enact run` of 115 million), and the lazy DFA scans the short texts policies
+/// judge quickly without one. Most of the rest is parsing the patterns and compiling them
+/// forwards and in reverse.
+static SET: LazyLock<Option<meta::Regex>> = LazyLock::new(|| {
+    let patterns: Vec<String> = PATTERNS.iter().map(|(_, p)| spaced(p)).collect();
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::All)
+                .which_captures(WhichCaptures::None)
+                .auto_prefilter(false),
+        )
+        .syntax(syntax::Config::new().case_insensitive(true).unicode(false))
+        .build_many(&patterns)
         .ok()
 });
+
+/// The indices of the patterns that match somewhere in `text`.
+fn matching(set: &meta::Regex, text: &str) -> Vec<usize> {
+    let mut which = PatternSet::new(set.pattern_len());
+    set.which_overlapping_matches(&Input::new(text), &mut which);
+    which.iter().map(|id| id.as_usize()).collect()
+}
 
 /// Every injection phrase in `text`, ordered by position. Overlapping hits of the same kind are
 /// reported once; one phrase can carry several kinds ("ignore your guidelines" is both an
@@ -475,8 +497,8 @@ pub fn find(text: &str) -> Vec<InjectionMatch> {
     // `is_match` first: it is the cheapest full pass and settles the common clean case;
     // `matches` (which patterns hit) is only worth its extra cost once something did.
     let candidates: Vec<usize> = match &*SET {
-        Some(set) if !set.is_match(&norm) => return Vec::new(),
-        Some(set) => set.matches(&norm).into_iter().collect(),
+        Some(set) if !set.is_match(norm.as_ref()) => return Vec::new(),
+        Some(set) => matching(set, &norm),
         None => (0..PATTERNS.len()).collect(),
     };
     let mut hits: Vec<(usize, usize, &'static str)> = Vec::new();
@@ -507,7 +529,7 @@ pub fn find(text: &str) -> Vec<InjectionMatch> {
 pub fn contains(text: &str) -> bool {
     let norm = normalize(text);
     match &*SET {
-        Some(set) => set.is_match(&norm),
+        Some(set) => set.is_match(norm.as_ref()),
         None => (0..PATTERNS.len()).any(|i| pattern(i).is_some_and(|(_, re)| re.is_match(&norm))),
     }
 }
