@@ -5,6 +5,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::policy::builtins::path::{collapse, expand};
+
 /// Where relative paths start and what `~` means.
 #[derive(Debug, Clone)]
 pub struct PathBase {
@@ -25,57 +27,6 @@ impl PathBase {
             None => collapse(&absolute),
         }
     }
-}
-
-/// `~`, `~user`, `$HOME`/`${HOME}` and `$PWD`/`${PWD}` expanded and a relative path joined to
-/// `cwd`, with `.`
-/// and `..` kept as written.
-fn expand(path: &str, cwd: &str, home: &str) -> String {
-    if path == "~" || path.starts_with("~/") {
-        return format!("{home}{}", path.get(1..).unwrap_or(""));
-    }
-    if let Some(rest) = path.strip_prefix('~') {
-        let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let home = if user == "root" {
-            "/root".to_string()
-        } else {
-            format!("/home/{user}")
-        };
-        return format!("{home}{tail}");
-    }
-    for (variable, value) in [
-        ("${HOME}", home),
-        ("$HOME", home),
-        ("${PWD}", cwd),
-        ("$PWD", cwd),
-    ] {
-        if let Some(rest) = path.strip_prefix(variable)
-            && (rest.is_empty() || rest.starts_with('/'))
-        {
-            return format!("{value}{rest}");
-        }
-    }
-    if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{}/{path}", cwd.trim_end_matches('/'))
-    }
-}
-
-/// `.` and `..` collapsed lexically in an absolute path, as the policies' `path.normalize` does
-/// (what does not exist cannot be a symlink).
-fn collapse(absolute: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in absolute.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 /// The longest prefix of `path` that exists, resolved by the filesystem (symlinks followed,

@@ -3,7 +3,7 @@
 //! `enact policies --functions`/the README for documentation.
 
 mod analysis;
-mod path;
+pub(crate) mod path;
 mod text;
 mod time;
 
@@ -107,7 +107,7 @@ pub static BUILTINS: &[Builtin] = &[
     builtin!("date"("t": Time, "zone": Str), optional 1 -> Str, false, time::date, "The calendar date YYYY-MM-DD, in UTC or the named zone."),
     builtin!("time_of_day"("t": Time, "zone": Str), optional 1 -> TimeOfDay, false, time::time_of_day, "The time of day of a time, in UTC or the named zone."),
     builtin!("between"("t": Time, "start": TimeOfDay, "end": TimeOfDay, "zone": Str), optional 1 -> Bool, false, time::between, "Whether the time of day lies in [start, end), across midnight when end < start; empty when start == end."),
-    builtin!("path.normalize"("p": Str) -> Str, false, path::normalize_builtin, "Absolute path with `~`, `~user` and `$HOME` expanded, relative paths joined to the workspace, `.` and `..` collapsed."),
+    builtin!("path.normalize"("p": Str) -> Str, false, path::normalize_builtin, "Absolute path with `~`, `~user`, `$HOME` and `$PWD` expanded, relative paths joined to the workspace, `.` and `..` collapsed."),
     builtin!("path.is_within"("p": Str, "dir": Str) -> Bool, false, path::is_within, "Whether the normalised path is the directory or lies below it."),
     builtin!("path.basename"("p": Str) -> Str, false, path::basename, "The last component of a path."),
     builtin!("path.dirname"("p": Str) -> Str, false, path::dirname, "The normalised path without its last component."),

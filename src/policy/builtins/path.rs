@@ -1,5 +1,5 @@
 //! Path functions. Paths are judged after normalisation, as the shell would resolve them:
-//! `~`, `~user` and `$HOME` expanded, relative paths joined to the workspace, `.` and `..`
+//! `~`, `~user`, `$HOME` and `$PWD` expanded, relative paths joined to the workspace, `.` and `..`
 //! collapsed lexically (so `/var/../etc/passwd` is `/etc/passwd`).
 
 use super::{Host, str_arg};
@@ -7,25 +7,48 @@ use crate::policy::value::Value;
 
 /// The absolute, normalised form of `path` for the given host.
 pub fn normalize(path: &str, host: &Host<'_>) -> String {
-    let expanded: String = if path == "~" || path.starts_with("~/") {
-        format!("{}{}", host.home, path.get(1..).unwrap_or(""))
-    } else if let Some(rest) = path.strip_prefix('~') {
+    collapse(&expand(path, host.workspace, host.home))
+}
+
+/// `~`, `~user`, `$HOME`/`${HOME}` and `$PWD`/`${PWD}` expanded and a relative path joined to
+/// `cwd`, with `.` and `..` kept as written. The Claude Code hook shares it, resolving symlinks
+/// before it collapses (`link/..` is the parent of the link's target).
+pub(crate) fn expand(path: &str, cwd: &str, home: &str) -> String {
+    if path == "~" || path.starts_with("~/") {
+        return format!("{home}{}", path.get(1..).unwrap_or(""));
+    }
+    if let Some(rest) = path.strip_prefix('~') {
         let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let home = if user == "root" {
             "/root".to_string()
         } else {
             format!("/home/{user}")
         };
-        format!("{home}{tail}")
-    } else if let Some(tail) = strip_home_variable(path) {
-        format!("{}{tail}", host.home)
-    } else if path.starts_with('/') {
+        return format!("{home}{tail}");
+    }
+    for (variable, value) in [
+        ("${HOME}", home),
+        ("$HOME", home),
+        ("${PWD}", cwd),
+        ("$PWD", cwd),
+    ] {
+        if let Some(rest) = path.strip_prefix(variable)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return format!("{value}{rest}");
+        }
+    }
+    if path.starts_with('/') {
         path.to_string()
     } else {
-        format!("{}/{path}", host.workspace)
-    };
+        format!("{}/{path}", cwd.trim_end_matches('/'))
+    }
+}
+
+/// `.` and `..` collapsed lexically in an absolute path.
+pub(crate) fn collapse(absolute: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    for part in expanded.split('/') {
+    for part in absolute.split('/') {
         match part {
             "" | "." => {}
             ".." => {
@@ -35,14 +58,6 @@ pub fn normalize(path: &str, host: &Host<'_>) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-/// `$HOME`, `${HOME}` at the start of a path, followed by `/` or nothing: the rest.
-fn strip_home_variable(path: &str) -> Option<&str> {
-    ["${HOME}", "$HOME"].iter().find_map(|var| {
-        path.strip_prefix(var)
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
 }
 
 fn is_within_dir(path: &str, dir: &str) -> bool {
@@ -126,6 +141,10 @@ mod tests {
         );
         assert_eq!(norm("${HOME}"), "/home/agent");
         assert_eq!(norm("$HOMEWORK/x"), "/work/project/$HOMEWORK/x");
+        // The working directory is the workspace, as the hook's paths have it.
+        assert_eq!(norm("$PWD/../project/.env"), "/work/project/.env");
+        assert_eq!(norm("${PWD}"), "/work/project");
+        assert_eq!(norm("$PWDX/y"), "/work/project/$PWDX/y");
         assert_eq!(norm("//etc///x/"), "/etc/x");
         assert_eq!(norm(""), "/work/project");
         assert_eq!(norm("/"), "/");
