@@ -145,10 +145,46 @@ fn pattern(index: usize) -> Option<(&'static str, &'static Regex)> {
 static SET: LazyLock<Option<RegexSet>> =
     LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(_, p)| *p)).ok());
 
+/// A literal found in every match of some detector in `PATTERNS` (case matters, except for the
+/// AWS secret-key assignment, matched without case): a text with none of them holds no secret,
+/// and `find` and `contains` then return at once, without building the set's automaton (several
+/// million instructions, most of a process that judges one clean text). Every detector's
+/// positive tests below go through `find`, so one whose matches lack these marks fails them.
+const MARKS: &[&str] = &[
+    "sk-",
+    "gh",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "xapp-",
+    "hooks.slack.com",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "ya29.",
+    "sk_",
+    "rk_",
+    "hf_",
+    "npm_",
+    "-----BEGIN ",
+];
+
+fn may_hold_a_secret(text: &str) -> bool {
+    MARKS.iter().any(|mark| text.contains(mark))
+        || text.len() >= 40
+            && text
+                .as_bytes()
+                .windows(3)
+                .any(|w| w.eq_ignore_ascii_case(b"aws"))
+}
+
 /// Every secret in `text`, ordered by position. Where two detectors report overlapping spans
 /// only the first-starting (then longest) one is kept.
 #[must_use]
 pub fn find(text: &str) -> Vec<SecretMatch> {
+    if !may_hold_a_secret(text) {
+        return Vec::new();
+    }
     // `is_match` first: it is the cheapest full pass and settles the common clean case;
     // `matches` (which patterns hit) is only worth its extra cost once something did.
     let candidates: Vec<usize> = match &*SET {
@@ -199,6 +235,9 @@ pub fn find(text: &str) -> Vec<SecretMatch> {
 /// first hit.
 #[must_use]
 pub fn contains(text: &str) -> bool {
+    if !may_hold_a_secret(text) {
+        return false;
+    }
     match &*SET {
         Some(set) => set.is_match(text),
         None => !find(text).is_empty(),
@@ -274,6 +313,21 @@ mod tests {
         assert_eq!(m.kind, kind, "in {text:?}");
         assert_eq!(&text[m.start..m.end], secret, "span in {text:?}");
         assert!(contains(text));
+    }
+
+    #[test]
+    fn ordinary_commands_and_prose_skip_the_scanner() {
+        for clean in [
+            "cargo test --workspace",
+            "git push origin agent/fix-42",
+            "cat README.md",
+        ] {
+            assert!(!may_hold_a_secret(clean), "{clean}");
+        }
+        // Long enough and naming AWS in any case: the assignment detector might apply.
+        assert!(may_hold_a_secret(
+            "export Aws_Secret_Key=0123456789012345678901234567890123456789"
+        ));
     }
 
     fn assert_none(text: &str) {
