@@ -19,8 +19,6 @@ use super::source::SourceFile;
 use super::types::Ty;
 use super::value::Value;
 
-pub use super::program::{REGEX_SIZE_LIMIT, compile_regex};
-
 /// Whether `pattern` is a valid regular expression, without compiling it: the parser the
 /// `regex` crate uses, with the same settings, so it refuses what compiling would (bar the size
 /// limit, known only once compiled).

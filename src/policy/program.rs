@@ -193,8 +193,8 @@ impl Root {
     }
 }
 
-/// Regular expressions are compiled with these limits, at check time and at run time alike.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Regular expressions are compiled with these limits, literal or computed alike.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)

@@ -10,8 +10,8 @@ use serde_json::{Map as JsonMap, Number, Value as Json};
 
 use super::error::Problem;
 use super::template::{TemplateScope, TemplateValue};
-use crate::policy::checker::compile_regex;
 use crate::policy::diagnostic::did_you_mean;
+use crate::policy::program::compile_regex;
 use crate::policy::value::Value;
 
 /// The JSON type an input takes.
