@@ -1,8 +1,8 @@
 //! Time functions. Times are instants in UTC; a zone argument (an IANA name such as
 //! "Europe/Paris", or a fixed offset such as "+02:00") says on which clock to read them.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Offset, Timelike, Utc};
+use jiff::tz::TimeZone;
 
 use super::{Host, arg, str_arg};
 use crate::policy::types::parse_time;
@@ -18,12 +18,13 @@ fn time_arg(args: &[Value]) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// Reads a zone name; also used by the checker to reject a bad literal zone early.
-pub fn parse_zone(zone: &str) -> Result<Zone, String> {
+/// Reads a zone name: UTC, an IANA name (from the copy of the time zone database built into
+/// Enact, so that a policy reads the same clock on every machine) or a fixed offset.
+fn parse_zone(zone: &str) -> Result<Zone, String> {
     if zone.eq_ignore_ascii_case("utc") || zone == "Z" {
-        return Ok(Zone::Named(Tz::UTC));
+        return Ok(Zone::Fixed(Utc.fix()));
     }
-    if let Ok(tz) = zone.parse::<Tz>() {
+    if let Ok(tz) = jiff::tz::db().get(zone) {
         return Ok(Zone::Named(tz));
     }
     zone.parse::<FixedOffset>().map(Zone::Fixed).map_err(|_| {
@@ -31,8 +32,8 @@ pub fn parse_zone(zone: &str) -> Result<Zone, String> {
     })
 }
 
-pub enum Zone {
-    Named(Tz),
+enum Zone {
+    Named(TimeZone),
     Fixed(FixedOffset),
 }
 
@@ -43,10 +44,17 @@ fn local(args: &[Value], zone_index: usize) -> Result<NaiveDateTime, String> {
         None | Some(Value::Null) => return Ok(time.naive_utc()),
         Some(_) => parse_zone(str_arg(args, zone_index, "the zone")?)?,
     };
-    Ok(match zone {
-        Zone::Named(tz) => time.with_timezone(&tz).naive_local(),
-        Zone::Fixed(offset) => time.with_timezone(&offset).naive_local(),
-    })
+    let offset = match zone {
+        Zone::Fixed(offset) => offset,
+        Zone::Named(tz) => {
+            let instant = jiff::Timestamp::new(time.timestamp(), 0)
+                .map_err(|e| format!("{time} is outside the time zone database's range: {e}"))?;
+            let seconds = tz.to_offset(instant).seconds();
+            FixedOffset::east_opt(seconds)
+                .ok_or_else(|| format!("time zone offset of {seconds} s is out of range"))?
+        }
+    };
+    Ok(time.with_timezone(&offset).naive_local())
 }
 
 pub fn parse(_: &Host<'_>, args: &[Value]) -> Result<Value, String> {
@@ -146,6 +154,27 @@ mod tests {
         assert_eq!(
             date(&HOST, &[t.clone(), "-05:00".into()]).unwrap(),
             Value::str("2026-03-28")
+        );
+        // A half-hour zone, and New York's summer time (UTC-4) against its winter time (UTC-5).
+        assert_eq!(
+            minute(&HOST, &[t.clone(), "Asia/Kolkata".into()]).unwrap(),
+            Value::Int(0)
+        );
+        assert_eq!(
+            hour(&HOST, &[t.clone(), "Asia/Kolkata".into()]).unwrap(),
+            Value::Int(6)
+        );
+        assert_eq!(
+            hour(&HOST, &[at("2026-07-01T12:00:00Z"), "America/New_York".into()]).unwrap(),
+            Value::Int(8)
+        );
+        assert_eq!(
+            hour(&HOST, &[at("2026-01-01T12:00:00Z"), "America/New_York".into()]).unwrap(),
+            Value::Int(7)
+        );
+        assert_eq!(
+            hour(&HOST, &[t.clone(), "UTC".into()]).unwrap(),
+            Value::Int(0)
         );
         assert!(
             hour(&HOST, &[t, "Mars/Olympus".into()])
