@@ -165,11 +165,19 @@ mod tests {
             Value::Int(6)
         );
         assert_eq!(
-            hour(&HOST, &[at("2026-07-01T12:00:00Z"), "America/New_York".into()]).unwrap(),
+            hour(
+                &HOST,
+                &[at("2026-07-01T12:00:00Z"), "America/New_York".into()]
+            )
+            .unwrap(),
             Value::Int(8)
         );
         assert_eq!(
-            hour(&HOST, &[at("2026-01-01T12:00:00Z"), "America/New_York".into()]).unwrap(),
+            hour(
+                &HOST,
+                &[at("2026-01-01T12:00:00Z"), "America/New_York".into()]
+            )
+            .unwrap(),
             Value::Int(7)
         );
         assert_eq!(
