@@ -195,8 +195,8 @@ fn explain_json_shows_every_rule() {
         .iter()
         .map(|r| r["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, ["bound", "held", "fired", "not_reached"]);
-    assert!(doc["rules"][2]["location"]["line"].as_u64().unwrap() > 0);
+    assert_eq!(outcomes, ["bound", "held", "bound", "fired", "not_reached"]);
+    assert!(doc["rules"][3]["location"]["line"].as_u64().unwrap() > 0);
 }
 
 #[test]

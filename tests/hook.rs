@@ -40,9 +40,12 @@ impl Site {
     }
 
     /// The files and links the corpus reads through: `settings.txt` → `.env`,
-    /// `docs/notes.txt` → `~/.ssh/id_rsa`.
+    /// `docs/notes.txt` → `~/.ssh/id_rsa`; and a repository with `main` checked out, for the
+    /// pushes that name no branch.
     fn with_corpus_files(self) -> Site {
         let p = &self.project;
+        std::fs::create_dir_all(p.join(".git")).unwrap();
+        std::fs::write(p.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
         std::fs::write(p.join(".env"), "DB_PASSWORD=x\n").unwrap();
         std::fs::write(p.join("src/main.rs"), "fn main() {}\n").unwrap();
         std::os::unix::fs::symlink(p.join(".env"), p.join("settings.txt")).unwrap();

@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod event;
+mod git;
 pub mod guard;
 pub mod paths;
 pub mod settings;

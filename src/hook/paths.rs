@@ -17,6 +17,12 @@ pub struct PathBase {
 }
 
 impl PathBase {
+    /// `path` as written in a command run from `dir` (`cd`, `git -C`): expanded and absolute,
+    /// not resolved.
+    pub fn within(&self, dir: &Path, path: &str) -> String {
+        collapse(&expand(path, &dir.to_string_lossy(), &self.home))
+    }
+
     /// The canonical form of `path`: absolute, normalised, symlinks resolved where they exist.
     pub fn canonical(&self, path: &str) -> String {
         // Expansion and joining first, on the text as written; `..` is left for the resolver

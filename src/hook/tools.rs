@@ -85,13 +85,21 @@ pub fn map_tool(event: &HookEvent, base: &PathBase) -> Result<ToolAction, ToolEr
             if let Some(description) = input.optional_str("description")? {
                 put("description", description.into());
             }
-            // A command that does not lex carries no SQL here; the shell policies then fail
-            // closed on the command itself.
-            if let Some(sql) = shell::commands(command)
-                .ok()
-                .and_then(|commands| super::sql::sql_of(&commands))
-            {
-                put("sql", sql.into());
+            // A command that does not lex carries no SQL or branches here; the shell policies
+            // then fail closed on the command itself.
+            if let Ok(commands) = shell::commands(command) {
+                if let Some(sql) = super::sql::sql_of(&commands) {
+                    put("sql", sql.into());
+                }
+                // The branches its `git push`es reach: `branch` when there is one, and always
+                // the list, so that a command pushing to two is judged on both.
+                let branches = super::git::pushed_branches(&commands, base);
+                if let [branch] = branches.as_slice() {
+                    put("branch", branch.as_str().into());
+                }
+                if !branches.is_empty() {
+                    put("branches", branches.into());
+                }
             }
             ToolKind::Mapped
         }
@@ -309,6 +317,23 @@ mod tests {
         assert_eq!(bash.args["command"], "psql -c 'DELETE FROM t'");
         assert_eq!(bash.args["sql"], "DELETE FROM t");
         assert!(!bash.args.contains_key("timeout"));
+        assert!(!bash.args.contains_key("branches"), "no push, no branches");
+        let push = map(
+            "Bash",
+            serde_json::json!({"command": "git push origin main && git push origin HEAD:x"}),
+        )
+        .unwrap();
+        assert_eq!(push.args["branches"], serde_json::json!(["main", "x"]));
+        assert!(
+            !push.args.contains_key("branch"),
+            "two branches: no single one"
+        );
+        let push = map(
+            "Bash",
+            serde_json::json!({"command": "git push origin main"}),
+        )
+        .unwrap();
+        assert_eq!(push.args["branch"], "main");
 
         let read = map(
             "Read",
