@@ -11,20 +11,111 @@ use super::error::ReceiptError;
 /// whitespace, numbers in their shortest ECMAScript form (`1.0` → `1`, `1e21` → `1e+21`).
 /// Integers beyond 2^53 are rounded to the nearest double, as the RFC requires: a receipt
 /// that must keep such a number exactly should carry it as a string.
+///
+/// Written here rather than by a general canonicaliser because every receipt is canonicalised
+/// when it is signed and again when it is verified: walking the parsed value directly costs a
+/// fraction of serialising it through serde and sorting each object's buffered members. The
+/// property tests hold it to `serde_json_canonicalizer`, which still formats the non-integer
+/// numbers.
 pub fn canonical_json(value: &Json) -> Result<Vec<u8>, ReceiptError> {
-    canonical_bytes(value, "a JSON value")
+    let mut out = Vec::with_capacity(128);
+    write_value(value, &mut out)?;
+    Ok(out)
 }
 
-/// The same for anything serialisable (borrowed maps, structs), so callers need not clone a
-/// large payload into a `Json` first.
+/// The canonical JSON of an object given as its members, in any order.
+pub(crate) fn canonical_members<'v>(
+    members: impl IntoIterator<Item = (&'v str, &'v Json)>,
+) -> Result<Vec<u8>, ReceiptError> {
+    let mut out = Vec::with_capacity(1024);
+    write_object(members, &mut out)?;
+    Ok(out)
+}
+
+/// The same for anything serialisable (structs, typed maps): made a JSON value first.
 pub(crate) fn canonical_bytes<T: Serialize>(
     value: &T,
     what: &str,
 ) -> Result<Vec<u8>, ReceiptError> {
-    serde_json_canonicalizer::to_vec(value).map_err(|error| ReceiptError::Canonical {
+    let value = serde_json::to_value(value).map_err(|error| ReceiptError::Canonical {
         what: what.to_string(),
         message: error.to_string(),
-    })
+    })?;
+    canonical_json(&value)
+}
+
+fn write_value(value: &Json, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
+    match value {
+        Json::Null => out.extend_from_slice(b"null"),
+        Json::Bool(true) => out.extend_from_slice(b"true"),
+        Json::Bool(false) => out.extend_from_slice(b"false"),
+        Json::Number(number) => write_number(number, out)?,
+        Json::String(text) => write_string(text, out),
+        Json::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out)?;
+            }
+            out.push(b']');
+        }
+        Json::Object(members) => write_object(members.iter().map(|(k, v)| (k.as_str(), v)), out)?,
+    }
+    Ok(())
+}
+
+fn write_object<'v>(
+    members: impl IntoIterator<Item = (&'v str, &'v Json)>,
+    out: &mut Vec<u8>,
+) -> Result<(), ReceiptError> {
+    let mut members: Vec<(&str, &Json)> = members.into_iter().collect();
+    // A map's keys usually come sorted by their UTF-8 bytes, which is also their UTF-16 order
+    // unless one holds a character from U+E000 up; the stable sort then only confirms it.
+    members.sort_by(|a, b| utf16_order(a.0, b.0));
+    out.push(b'{');
+    for (index, (key, value)) in members.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write_value(value, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// RFC 8785 escapes a string as ECMAScript's JSON.stringify does: `"`, `\`, the short forms
+/// `\b \t \n \f \r`, other control characters as `\u00xx` (lower-case hex), everything
+/// else as itself — which is serde_json's escaping, character for character.
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail, and a `str` always serialises.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Integers up to 2^53 are written as themselves; any other number (a fraction, a larger
+/// integer, an exponent) in ECMAScript's shortest form, by `serde_json_canonicalizer`.
+fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
+    const EXACT: u64 = 1 << 53;
+    if let Some(n) = number.as_u64().filter(|n| *n <= EXACT) {
+        out.extend_from_slice(n.to_string().as_bytes());
+    } else if let Some(n) = number.as_i64().filter(|n| n.unsigned_abs() <= EXACT) {
+        out.extend_from_slice(n.to_string().as_bytes());
+    } else {
+        let bytes =
+            serde_json_canonicalizer::to_vec(number).map_err(|error| ReceiptError::Canonical {
+                what: format!("the number {number}"),
+                message: error.to_string(),
+            })?;
+        out.extend_from_slice(&bytes);
+    }
+    Ok(())
 }
 
 /// The canonical JSON of an object from its members' own canonical JSON. RFC 8785 writes an
@@ -33,7 +124,7 @@ pub(crate) fn canonical_bytes<T: Serialize>(
 /// without canonicalising the values again (signing needs each member's bytes anyway).
 pub(crate) fn canonical_object(members: &[(&str, &[u8])]) -> Result<Vec<u8>, ReceiptError> {
     let mut sorted: Vec<&(&str, &[u8])> = members.iter().collect();
-    sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    sorted.sort_by(|a, b| utf16_order(a.0, b.0));
     let mut out = Vec::with_capacity(
         2 + members
             .iter()
@@ -45,7 +136,7 @@ pub(crate) fn canonical_object(members: &[(&str, &[u8])]) -> Result<Vec<u8>, Rec
         if index > 0 {
             out.push(b',');
         }
-        out.extend(canonical_bytes(key, "a member name")?);
+        write_string(key, &mut out);
         out.push(b':');
         out.extend_from_slice(value);
     }
@@ -106,6 +197,54 @@ mod tests {
             String::from_utf8(canonical_object(&members).unwrap()).unwrap(),
             String::from_utf8(canonical_json(&whole).unwrap()).unwrap()
         );
+    }
+
+    /// Any JSON value: the strings draw on control characters, quotes, backslashes, accents,
+    /// characters from U+E000 up and astral ones (whose UTF-16 order differs from their UTF-8
+    /// order); the numbers on small and huge integers, negative ones and fractions.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Json> {
+        use proptest::prelude::*;
+        let text = || {
+            proptest::string::string_regex(
+                "[a-zA-Z0-9 \\x00-\\x1f\"\\\\/é\u{7f}\u{2028}\u{e000}\u{fffd}\u{1f600}]{0,8}",
+            )
+            .unwrap()
+        };
+        let number = prop_oneof![
+            any::<i64>().prop_map(Json::from),
+            any::<u64>().prop_map(Json::from),
+            (-1_000_000i64..1_000_000).prop_map(Json::from),
+            any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(Json::from),
+            (-1000i32..1000, -30i32..30)
+                .prop_map(|(m, e)| Json::from(f64::from(m) * 10f64.powi(e))),
+        ];
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            number,
+            text().prop_map(Json::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
+                proptest::collection::btree_map(text(), inner, 0..6)
+                    .prop_map(|m| Json::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+        #[test]
+        fn the_writer_agrees_with_a_general_canonicaliser(value in any_json()) {
+            let general = serde_json_canonicalizer::to_vec(&value).unwrap();
+            proptest::prop_assert_eq!(
+                String::from_utf8(canonical_json(&value).unwrap()).unwrap(),
+                String::from_utf8(general).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use super::canonical::{canonical_bytes, canonical_object, sha256_hex};
+use super::canonical::{
+    canonical_bytes, canonical_json, canonical_members, canonical_object, sha256_hex,
+};
 use super::error::{ReceiptError, SecretError};
 use super::model::Receipt;
 
@@ -282,12 +284,12 @@ impl Signer {
 
 /// The canonical bytes a receipt's signature covers: all members but `signature`.
 pub(crate) fn signed_bytes(fields: &Map<String, Json>) -> Result<Vec<u8>, ReceiptError> {
-    let view: BTreeMap<&str, &Json> = fields
-        .iter()
-        .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD)
-        .map(|(key, value)| (key.as_str(), value))
-        .collect();
-    canonical_bytes(&view, "a receipt")
+    canonical_members(
+        fields
+            .iter()
+            .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD)
+            .map(|(key, value)| (key.as_str(), value)),
+    )
 }
 
 /// SHA-256 of the canonical JSON of each member except `signature` and `field_sha256`.
@@ -308,12 +310,7 @@ fn member_bytes(fields: &Map<String, Json>) -> Result<Vec<(&str, Vec<u8>)>, Rece
     fields
         .iter()
         .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD && key.as_str() != DIGESTS_FIELD)
-        .map(|(key, value)| {
-            Ok((
-                key.as_str(),
-                canonical_bytes(value, &format!("field `{key}`"))?,
-            ))
-        })
+        .map(|(key, value)| Ok((key.as_str(), canonical_json(value)?)))
         .collect()
 }
 
