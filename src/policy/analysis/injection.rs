@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexBuilder};
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
@@ -422,6 +423,125 @@ const PATTERNS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Strings one of which every match of every pattern contains, compared without regard to
+/// ASCII case: text holding none of them cannot match, so `find` and `contains` return at once
+/// and the process never builds the pattern set (tens of millions of instructions, most of an
+/// `enact run` on a payload of paths and names). Derived from the patterns themselves — each
+/// pattern's literals that any match must contain, shortened to the ones no other includes —
+/// and a unit test re-derives them from every pattern, so a new pattern this list does not
+/// cover fails the build's tests rather than slipping past.
+const MARKS: &[&str] = &[
+    "_of_turn>",
+    "abandon",
+    "above",
+    "act",
+    "admin",
+    "alignment",
+    "anything",
+    "aside",
+    "before",
+    "boundaries",
+    "break",
+    "censorship",
+    "commands",
+    "complete",
+    "configuration",
+    "constraints",
+    "content",
+    "context",
+    "conversation",
+    "dan",
+    "developer",
+    "directions",
+    "directive",
+    "discard",
+    "disregard",
+    "earlier",
+    "enabled",
+    "end",
+    "engaged",
+    "eom_id",
+    "eot_id",
+    "ethical",
+    "ethics",
+    "filter",
+    "foregoing",
+    "forget",
+    "former",
+    "from",
+    "goal",
+    "guardrails",
+    "guidelines",
+    "hidden",
+    "human",
+    "identity",
+    "ignore",
+    "im_start|>",
+    "initial",
+    "initiated",
+    "input",
+    "inst]",
+    "instruction",
+    "jail",
+    "limitations",
+    "limits",
+    "longer",
+    "message",
+    "mode",
+    "moral",
+    "neglect",
+    "now",
+    "objective",
+    "orders",
+    "original",
+    "output",
+    "override",
+    "overwrite",
+    "persona",
+    "play",
+    "policies",
+    "policy",
+    "preceding",
+    "previous",
+    "principles",
+    "prior",
+    "programming",
+    "prompt",
+    "protections",
+    "response",
+    "restrictions",
+    "root",
+    "rules",
+    "safeguards",
+    "safety",
+    "scrap",
+    "start_header_id|>",
+    "successful",
+    "sudo",
+    "sys>>",
+    "system",
+    "task",
+    "throw",
+    "uncensored",
+    "untrusted",
+    "user",
+    "without",
+    "you",
+];
+
+static MARKER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(MARKS)
+        .ok()
+});
+
+/// Whether `norm` may hold an injection phrase: it contains a mark (or the marks could not be
+/// searched for, when every text is judged in full).
+fn may_match(norm: &str) -> bool {
+    MARKER.as_ref().is_none_or(|marker| marker.is_match(norm))
+}
+
 /// One pattern compiled, with spaces rewritten (see `PATTERNS`). A pattern that fails to
 /// compile is a programming error; it is skipped rather than panicking, and a unit test asserts
 /// none is.
@@ -494,6 +614,9 @@ fn matching(set: &meta::Regex, text: &str) -> Vec<usize> {
 #[must_use]
 pub fn find(text: &str) -> Vec<InjectionMatch> {
     let norm = normalize(text);
+    if !may_match(&norm) {
+        return Vec::new();
+    }
     // `is_match` first: it is the cheapest full pass and settles the common clean case;
     // `matches` (which patterns hit) is only worth its extra cost once something did.
     let candidates: Vec<usize> = match &*SET {
@@ -528,6 +651,9 @@ pub fn find(text: &str) -> Vec<InjectionMatch> {
 #[must_use]
 pub fn contains(text: &str) -> bool {
     let norm = normalize(text);
+    if !may_match(&norm) {
+        return false;
+    }
     match &*SET {
         Some(set) => set.is_match(norm.as_ref()),
         None => (0..PATTERNS.len()).any(|i| pattern(i).is_some_and(|(_, re)| re.is_match(&norm))),
@@ -615,6 +741,79 @@ fn excerpt(matched: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Strings one of which every match of `hir` contains (matched case-insensitively), or
+    /// `None` when no such set is known: a literal is its own; a sequence takes its most
+    /// selective part's (any part would do: a match contains a match of each); an alternation
+    /// the union of its branches'; a repetition its body's when it repeats at least once.
+    fn required(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+        use regex_syntax::hir::HirKind;
+        match hir.kind() {
+            HirKind::Literal(literal) => {
+                Some(vec![String::from_utf8_lossy(&literal.0).to_lowercase()])
+            }
+            HirKind::Capture(capture) => required(&capture.sub),
+            HirKind::Repetition(repetition) if repetition.min > 0 => required(&repetition.sub),
+            HirKind::Concat(parts) => parts.iter().filter_map(required).max_by_key(|set| {
+                let shortest = set.iter().map(String::len).min().unwrap_or(0);
+                (shortest, std::cmp::Reverse(set.len()))
+            }),
+            HirKind::Alternation(branches) => {
+                let mut union = Vec::new();
+                for branch in branches {
+                    union.extend(required(branch)?);
+                }
+                union.sort();
+                union.dedup();
+                Some(union)
+            }
+            _ => None,
+        }
+    }
+
+    fn pattern_hir(pattern: &str) -> regex_syntax::hir::Hir {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(&spaced(pattern))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_pattern_match_contains_a_mark() {
+        for (index, (kind, pattern)) in PATTERNS.iter().enumerate() {
+            let Some(required) = required(&pattern_hir(pattern)) else {
+                panic!(
+                    "pattern {index} ({kind}) has no literal every match contains, so no mark \
+                     can screen texts for it: give it a literal frame, or drop the prescreen"
+                );
+            };
+            for literal in required {
+                assert!(
+                    MARKS.iter().any(|mark| literal.contains(mark)),
+                    "pattern {index} ({kind}) can match through {literal:?}, which holds no mark: \
+                     add {literal:?} (or a part of it) to MARKS"
+                );
+            }
+        }
+        assert!(
+            MARKS.iter().all(|m| *m == m.to_lowercase()),
+            "marks are written in lower case"
+        );
+    }
+
+    #[test]
+    fn texts_without_a_mark_are_clean_at_once() {
+        assert!(!may_match("notes/2026-11-22.md"));
+        assert!(!may_match("feat: add the login page"));
+        assert!(may_match("IGNORE the above"), "marks ignore ASCII case");
+        assert!(
+            may_match("see the system log"),
+            "a mark alone is enough to look further"
+        );
+        assert!(find("see the system log").is_empty());
+    }
 
     fn kinds(text: &str) -> Vec<&'static str> {
         find(text).into_iter().map(|m| m.kind).collect()
