@@ -426,106 +426,112 @@ const PATTERNS: &[(&str, &str)] = &[
 /// Strings one of which every match of every pattern contains, compared without regard to
 /// ASCII case: text holding none of them cannot match, so `find` and `contains` return at once
 /// and the process never builds the pattern set (tens of millions of instructions, most of an
-/// `enact run` on a payload of paths and names). Derived from the patterns themselves — each
-/// pattern's literals that any match must contain, shortened to the ones no other includes —
-/// and a unit test re-derives them from every pattern, so a new pattern this list does not
-/// cover fails the build's tests rather than slipping past.
+/// `enact run` on a payload of paths and names). Chosen from the patterns' own literals, the
+/// rarer ones where a pattern offers a choice ("forget … instructions" is screened by `forget`,
+/// not by a word as common as a JSON key); a unit test checks on each pattern's syntax tree
+/// that every match must contain one, so a new pattern the list does not cover fails the tests
+/// rather than slipping past.
 const MARKS: &[&str] = &[
-    "_of_turn>",
     "abandon",
     "above",
     "act",
+    "adhere",
     "admin",
+    "adopt",
     "alignment",
     "anything",
     "aside",
+    "assume",
     "before",
     "boundaries",
-    "break",
     "censorship",
-    "commands",
-    "complete",
-    "configuration",
+    "comply",
     "constraints",
-    "content",
     "context",
     "conversation",
     "dan",
-    "developer",
     "directions",
     "directive",
     "discard",
+    "disclose",
     "disregard",
-    "earlier",
-    "enabled",
+    "dump",
+    "echo",
+    "enable",
     "end",
-    "engaged",
+    "enter",
     "eom_id",
     "eot_id",
     "ethical",
     "ethics",
-    "filter",
-    "foregoing",
+    "expose",
+    "filtering",
+    "filters",
+    "follow",
     "forget",
-    "former",
     "from",
+    "give",
     "goal",
     "guardrails",
     "guidelines",
-    "hidden",
     "human",
-    "identity",
     "ignore",
     "im_start|>",
-    "initial",
-    "initiated",
     "input",
     "inst]",
     "instruction",
     "jail",
+    "leak",
     "limitations",
     "limits",
+    "listen",
     "longer",
-    "message",
     "mode",
     "moral",
     "neglect",
-    "now",
+    "obey",
     "objective",
     "orders",
-    "original",
     "output",
     "override",
-    "overwrite",
-    "persona",
+    "paste",
     "play",
-    "policies",
-    "policy",
+    "polic",
     "preceding",
-    "previous",
-    "principles",
-    "prior",
+    "print",
     "programming",
     "prompt",
-    "protections",
-    "response",
+    "protocols",
+    "recite",
+    "repeat",
+    "reproduce",
     "restrictions",
+    "reveal",
     "root",
     "rules",
     "safeguards",
     "safety",
     "scrap",
+    "share",
+    "show",
+    "spell",
     "start_header_id|>",
-    "successful",
     "sudo",
+    "switch",
     "sys>>",
     "system",
+    "take",
     "task",
+    "tell",
     "throw",
+    "turn",
     "uncensored",
+    "unfiltered",
     "untrusted",
     "user",
-    "without",
+    "what",
+    "with",
+    "write",
     "you",
 ];
 
@@ -742,32 +748,22 @@ fn excerpt(matched: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Strings one of which every match of `hir` contains (matched case-insensitively), or
-    /// `None` when no such set is known: a literal is its own; a sequence takes its most
-    /// selective part's (any part would do: a match contains a match of each); an alternation
-    /// the union of its branches'; a repetition its body's when it repeats at least once.
-    fn required(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    /// Whether every match of `hir` contains a mark (ignoring ASCII case): a literal holding
+    /// one; a sequence with one such part (a match contains a match of each part); an
+    /// alternation whose every branch is covered; a repetition of a covered body that repeats
+    /// at least once. Anything else (classes, anchors, optional parts) covers nothing.
+    fn covered(hir: &regex_syntax::hir::Hir) -> bool {
         use regex_syntax::hir::HirKind;
         match hir.kind() {
             HirKind::Literal(literal) => {
-                Some(vec![String::from_utf8_lossy(&literal.0).to_lowercase()])
+                let text = String::from_utf8_lossy(&literal.0).to_lowercase();
+                MARKS.iter().any(|mark| text.contains(mark))
             }
-            HirKind::Capture(capture) => required(&capture.sub),
-            HirKind::Repetition(repetition) if repetition.min > 0 => required(&repetition.sub),
-            HirKind::Concat(parts) => parts.iter().filter_map(required).max_by_key(|set| {
-                let shortest = set.iter().map(String::len).min().unwrap_or(0);
-                (shortest, std::cmp::Reverse(set.len()))
-            }),
-            HirKind::Alternation(branches) => {
-                let mut union = Vec::new();
-                for branch in branches {
-                    union.extend(required(branch)?);
-                }
-                union.sort();
-                union.dedup();
-                Some(union)
-            }
-            _ => None,
+            HirKind::Capture(capture) => covered(&capture.sub),
+            HirKind::Repetition(repetition) => repetition.min > 0 && covered(&repetition.sub),
+            HirKind::Concat(parts) => parts.iter().any(covered),
+            HirKind::Alternation(branches) => branches.iter().all(covered),
+            _ => false,
         }
     }
 
@@ -783,19 +779,11 @@ mod tests {
     #[test]
     fn every_pattern_match_contains_a_mark() {
         for (index, (kind, pattern)) in PATTERNS.iter().enumerate() {
-            let Some(required) = required(&pattern_hir(pattern)) else {
-                panic!(
-                    "pattern {index} ({kind}) has no literal every match contains, so no mark \
-                     can screen texts for it: give it a literal frame, or drop the prescreen"
-                );
-            };
-            for literal in required {
-                assert!(
-                    MARKS.iter().any(|mark| literal.contains(mark)),
-                    "pattern {index} ({kind}) can match through {literal:?}, which holds no mark: \
-                     add {literal:?} (or a part of it) to MARKS"
-                );
-            }
+            assert!(
+                covered(&pattern_hir(pattern)),
+                "pattern {index} ({kind}) can match text holding no mark: add to MARKS a word \
+                 each of its matches must contain"
+            );
         }
         assert!(
             MARKS.iter().all(|m| *m == m.to_lowercase()),
@@ -807,6 +795,7 @@ mod tests {
     fn texts_without_a_mark_are_clean_at_once() {
         assert!(!may_match("notes/2026-11-22.md"));
         assert!(!may_match("feat: add the login page"));
+        assert!(!may_match("content"), "a JSON key this common is no mark");
         assert!(may_match("IGNORE the above"), "marks ignore ASCII case");
         assert!(
             may_match("see the system log"),
