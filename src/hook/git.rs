@@ -4,6 +4,7 @@
 //! by matching the raw text. A push that names no branch pushes the current one, read from the
 //! repository's `HEAD` (in the event's `cwd`, after any `cd` and `git -C`).
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::paths::PathBase;
@@ -132,6 +133,22 @@ impl Push {
     }
 }
 
+/// The lines of a small regular file (`HEAD`, a `.git` link, `commondir`, `packed-refs`), read
+/// one at a time. Anything else — a FIFO, a device, a directory — is not read: the files are
+/// the agent's to shape, and opening a FIFO would block the hook until Claude Code gave up on
+/// it.
+fn lines_of(path: &Path) -> Option<impl Iterator<Item = String>> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    Some(BufReader::new(file).lines().map_while(Result::ok))
+}
+
+fn first_line(path: &Path) -> Option<String> {
+    lines_of(path)?.next().map(|line| line.trim().to_string())
+}
+
 /// The git directory of the repository `dir` lies in: `.git`, or where a `.git` file points
 /// (worktrees, submodules).
 fn git_dir(dir: &Path) -> Option<PathBuf> {
@@ -140,8 +157,8 @@ fn git_dir(dir: &Path) -> Option<PathBuf> {
         if dot_git.is_dir() {
             return Some(dot_git);
         }
-        if let Ok(text) = std::fs::read_to_string(&dot_git) {
-            let pointed = text.trim().strip_prefix("gitdir:")?.trim().to_string();
+        if let Some(link) = first_line(&dot_git) {
+            let pointed = link.strip_prefix("gitdir:")?.trim().to_string();
             return Some(candidate.join(pointed));
         }
     }
@@ -150,8 +167,8 @@ fn git_dir(dir: &Path) -> Option<PathBuf> {
 
 /// The branch checked out in `dir`'s repository; none when detached or not a repository.
 fn current_branch(dir: &Path) -> Option<String> {
-    let head = std::fs::read_to_string(git_dir(dir)?.join("HEAD")).ok()?;
-    let name = head.trim().strip_prefix("ref: refs/heads/")?;
+    let head = first_line(&git_dir(dir)?.join("HEAD"))?;
+    let name = head.strip_prefix("ref: refs/heads/")?;
     (!name.is_empty()).then(|| name.to_string())
 }
 
@@ -161,13 +178,13 @@ fn local_branches(dir: &Path) -> Vec<String> {
     let Some(git) = git_dir(dir) else {
         return Vec::new();
     };
-    let common = std::fs::read_to_string(git.join("commondir"))
-        .map(|c| git.join(c.trim()))
+    let common = first_line(&git.join("commondir"))
+        .map(|c| git.join(c))
         .unwrap_or(git);
     let mut names = Vec::new();
     collect_loose(&common.join("refs/heads"), "", &mut names);
-    if let Ok(packed) = std::fs::read_to_string(common.join("packed-refs")) {
-        names.extend(packed.lines().filter_map(|line| {
+    if let Some(packed) = lines_of(&common.join("packed-refs")) {
+        names.extend(packed.filter_map(|line| {
             let (_, name) = line.split_once(' ')?;
             Some(name.strip_prefix("refs/heads/")?.to_string())
         }));
@@ -183,7 +200,8 @@ fn collect_loose(dir: &Path, prefix: &str, names: &mut Vec<String>) {
     };
     for entry in entries.flatten() {
         let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-        if entry.path().is_dir() {
+        // The entry's own type: a symbolic link to a directory is not followed (no loops).
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             collect_loose(&entry.path(), &format!("{name}/"), names);
         } else {
             names.push(name);
@@ -305,5 +323,33 @@ mod tests {
             pushed("git push --mirror origin", &root.path().join("wt")),
             ["agent/x", "main", "release"]
         );
+    }
+
+    #[test]
+    fn files_the_agent_shaped_do_not_hang_or_loop_the_hook() {
+        let root = repository();
+        let git = root.path().join("repo/.git");
+        // A loop of directory links under refs/heads is listed, not followed.
+        std::os::unix::fs::symlink(git.join("refs/heads"), git.join("refs/heads/loop")).unwrap();
+        assert_eq!(
+            pushed("git push --all origin", &root.path().join("repo")),
+            ["agent/x", "loop", "main", "release"]
+        );
+        // A FIFO where `.git` or HEAD should be is never opened (opening it would block).
+        let fifo_repo = root.path().join("fifo");
+        std::fs::create_dir_all(&fifo_repo).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(fifo_repo.join(".git"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(pushed("git push", &fifo_repo).is_empty());
+        std::fs::remove_file(git.join("HEAD")).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(git.join("HEAD"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(pushed("git push", &root.path().join("repo")).is_empty());
     }
 }
