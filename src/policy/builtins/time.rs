@@ -2,7 +2,6 @@
 //! "Europe/Paris", or a fixed offset such as "+02:00") says on which clock to read them.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Offset, Timelike, Utc};
-use jiff::tz::TimeZone;
 
 use super::{Host, arg, str_arg};
 use crate::policy::types::parse_time;
@@ -18,41 +17,31 @@ fn time_arg(args: &[Value]) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// Reads a zone name: UTC, an IANA name (from the copy of the time zone database built into
-/// Enact, so that a policy reads the same clock on every machine) or a fixed offset.
-fn parse_zone(zone: &str) -> Result<Zone, String> {
+/// The offset from UTC of `zone` at `time`: UTC, an IANA name (from the copy of the time zone
+/// database built into Enact, so that a policy reads the same clock on every machine) or a
+/// fixed offset such as "+02:00".
+fn offset_at(zone: &str, time: &DateTime<Utc>) -> Result<FixedOffset, String> {
     if zone.eq_ignore_ascii_case("utc") || zone == "Z" {
-        return Ok(Zone::Fixed(Utc.fix()));
+        return Ok(Utc.fix());
     }
     if let Ok(tz) = jiff::tz::db().get(zone) {
-        return Ok(Zone::Named(tz));
+        let instant = jiff::Timestamp::new(time.timestamp(), 0)
+            .map_err(|e| format!("{time} is outside the time zone database's range: {e}"))?;
+        let seconds = tz.to_offset(instant).seconds();
+        return FixedOffset::east_opt(seconds)
+            .ok_or_else(|| format!("time zone offset of {seconds} s is out of range"));
     }
-    zone.parse::<FixedOffset>().map(Zone::Fixed).map_err(|_| {
+    zone.parse::<FixedOffset>().map_err(|_| {
         format!("unknown time zone `{zone}` (use an IANA name such as \"Europe/Paris\", or an offset such as \"+02:00\")")
     })
-}
-
-enum Zone {
-    Named(TimeZone),
-    Fixed(FixedOffset),
 }
 
 /// The wall-clock reading of the time (argument 0) in the zone at `zone_index`, UTC if absent.
 fn local(args: &[Value], zone_index: usize) -> Result<NaiveDateTime, String> {
     let time = time_arg(args)?;
-    let zone = match args.get(zone_index) {
+    let offset = match args.get(zone_index) {
         None | Some(Value::Null) => return Ok(time.naive_utc()),
-        Some(_) => parse_zone(str_arg(args, zone_index, "the zone")?)?,
-    };
-    let offset = match zone {
-        Zone::Fixed(offset) => offset,
-        Zone::Named(tz) => {
-            let instant = jiff::Timestamp::new(time.timestamp(), 0)
-                .map_err(|e| format!("{time} is outside the time zone database's range: {e}"))?;
-            let seconds = tz.to_offset(instant).seconds();
-            FixedOffset::east_opt(seconds)
-                .ok_or_else(|| format!("time zone offset of {seconds} s is out of range"))?
-        }
+        Some(_) => offset_at(str_arg(args, zone_index, "the zone")?, &time)?,
     };
     Ok(time.with_timezone(&offset).naive_local())
 }
