@@ -31,8 +31,10 @@ pub fn pushed_branches(commands: &[ShellCommand], base: &PathBase) -> Vec<String
     let mut dir = PathBuf::from(&base.cwd);
     for command in commands {
         if command.name == "cd" {
-            if let [target] = command.args.as_slice() {
-                dir = PathBuf::from(base.within(&dir, target));
+            match command.args.as_slice() {
+                [] => dir = PathBuf::from(&base.home),
+                [target] => dir = PathBuf::from(base.within(&dir, target)),
+                _ => {}
             }
             continue;
         }
@@ -214,10 +216,15 @@ mod tests {
     use super::*;
     use crate::policy::analysis::shell;
 
+    /// The branches `script` pushes to, run from `cwd` (also the home directory).
     fn pushed(script: &str, cwd: &Path) -> Vec<String> {
+        pushed_with_home(script, cwd, cwd)
+    }
+
+    fn pushed_with_home(script: &str, cwd: &Path, home: &Path) -> Vec<String> {
         let base = PathBase {
             cwd: cwd.display().to_string(),
-            home: cwd.display().to_string(),
+            home: home.display().to_string(),
         };
         pushed_branches(&shell::commands(script).unwrap(), &base)
     }
@@ -303,6 +310,10 @@ mod tests {
         assert_eq!(pushed("git push origin HEAD", &repo), ["main"]);
         assert_eq!(pushed("cd repo && git push", root.path()), ["main"]);
         assert_eq!(pushed("git -C repo push origin", root.path()), ["main"]);
+        assert!(
+            pushed_with_home("cd; git push", &repo, root.path()).is_empty(),
+            "a bare cd goes home, which is no repository here"
+        );
         assert_eq!(
             pushed("cd ~/repo/src; git push", root.path()),
             ["main"],
