@@ -1,25 +1,34 @@
-//! Parses the built-in policy library (`policies/NAME.enact`) when Enact is built, with the same
-//! parser source as at run time, and embeds the trees: a process that needs the library then
-//! reads a ready tree instead of parsing 50 KB of source on every start, which was three
-//! quarters of a Claude Code hook call (a process per tool call).
+//! Checks the built-in policy library (`policies/NAME.enact`) when Enact is built, with the
+//! language's own source files (parser, checker, evaluator for constant folding), and embeds the
+//! checked programs: a process that needs the library then reads ready programs instead of
+//! parsing and checking 40 policies on every start, which was most of a Claude Code hook call (a
+//! process per tool call).
 //!
-//! A file that does not parse gets no tree; the binary then parses its source at run time and
-//! reports the diagnostics as for any other file.
+//! A file with any diagnostic gets no program; the binary then parses and checks its source at
+//! run time and reports the diagnostics as for any other file.
 
-#![allow(dead_code, clippy::all)]
+#![allow(dead_code, unused_imports, clippy::all)]
 
-#[path = "src/policy/ast.rs"]
-mod ast;
-#[path = "src/policy/diagnostic.rs"]
-mod diagnostic;
-#[path = "src/policy/parser.rs"]
-mod parser;
-#[path = "src/policy/source.rs"]
-mod source;
-#[path = "src/policy/types.rs"]
-mod types;
-#[path = "src/policy/value.rs"]
-mod value;
+/// `src/policy`, the language modules only (the library loader and test runner stay out: the
+/// loader is what reads this script's output). Mounted at `crate::policy` as in Enact itself.
+mod src {
+    pub mod policy {
+        pub mod analysis;
+        pub mod ast;
+        pub mod builtins;
+        pub mod checker;
+        pub mod diagnostic;
+        pub mod eval;
+        mod parser;
+        pub mod program;
+        pub mod source;
+        pub mod types;
+        pub mod value;
+
+        pub use parser::{Parsed, parse, parse_expression};
+    }
+}
+use src::policy;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -38,9 +47,7 @@ fn build() -> Result<(), String> {
     let library = manifest.join("policies");
     println!("cargo::rerun-if-changed=policies");
     println!("cargo::rerun-if-changed=grammar/enact.pest");
-    for module in ["ast", "diagnostic", "parser", "source", "types", "value"] {
-        println!("cargo::rerun-if-changed=src/policy/{module}.rs");
-    }
+    println!("cargo::rerun-if-changed=src/policy");
 
     let mut names: Vec<String> = std::fs::read_dir(&library)
         .map_err(|e| format!("{}: {e}", library.display()))?
@@ -51,8 +58,9 @@ fn build() -> Result<(), String> {
     names.sort();
 
     let mut table = String::from(
-        "/// The built-in library parsed at build time: (namespace, SHA-256 of the source, the \
-         source's length, its tree in postcard form; empty when the source did not parse).\n\
+        "/// The built-in library checked at build time: (namespace, SHA-256 of the source, the \
+         source's length, its policies' programs in postcard form; empty when the source has \
+         diagnostics).\n\
          pub static PRECOMPILED: &[(&str, &str, usize, &[u8])] = &[\n",
     );
     for name in &names {
@@ -60,14 +68,15 @@ fn build() -> Result<(), String> {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let sha256 = hex(&Sha256::digest(text.as_bytes()));
-        let tree = tree_bytes(name, &text);
-        let tree_path = out.join(format!("{name}.enact.tree"));
-        std::fs::write(&tree_path, &tree).map_err(|e| format!("{}: {e}", tree_path.display()))?;
+        let program = program_bytes(name, &text);
+        let program_path = out.join(format!("{name}.enact.program"));
+        std::fs::write(&program_path, &program)
+            .map_err(|e| format!("{}: {e}", program_path.display()))?;
         let _ = writeln!(
             table,
             "    ({name:?}, {sha256:?}, {}, include_bytes!({:?})),",
             text.len(),
-            display(&tree_path)
+            display(&program_path)
         );
     }
     table.push_str("];\n");
@@ -75,17 +84,18 @@ fn build() -> Result<(), String> {
     std::fs::write(&table_path, table).map_err(|e| format!("{}: {e}", table_path.display()))
 }
 
-/// The postcard form of a file's tree, or nothing when the file has syntax errors.
-fn tree_bytes(namespace: &str, text: &str) -> Vec<u8> {
-    let source = source::SourceFile::new(format!("builtin:{namespace}.enact"), text);
-    let parsed = parser::parse(&source);
-    if !parsed.diagnostics.is_empty() {
+/// The postcard form of a file's checked policies, or nothing when the file has diagnostics.
+fn program_bytes(namespace: &str, text: &str) -> Vec<u8> {
+    let source = policy::source::SourceFile::new(format!("builtin:{namespace}.enact"), text);
+    let parsed = policy::parse(&source);
+    let checked = policy::checker::check_policies(&source, &parsed.file, namespace);
+    if !parsed.diagnostics.is_empty() || !checked.diagnostics.is_empty() {
         println!(
-            "cargo::warning=policies/{namespace}.enact does not parse; it will be parsed at run time"
+            "cargo::warning=policies/{namespace}.enact has diagnostics; it will be checked at run time"
         );
         return Vec::new();
     }
-    postcard::to_stdvec(&parsed.file).unwrap_or_default()
+    postcard::to_stdvec(&checked.policies).unwrap_or_default()
 }
 
 fn env(name: &str) -> Result<String, String> {

@@ -1,7 +1,7 @@
 //! Enact's own syntax tree for `.enact` files: what the parser produces and the checker reads.
-//! Spans are byte offsets into the file. Trees serialise with their spans (the built-in library
-//! is parsed when Enact is built and read back from that form); the formatter compares trees
-//! with the spans taken out.
+//! Spans are byte offsets into the file. Trees serialise with their spans; the formatter
+//! compares trees with the spans taken out. The few types a checked program holds (spans,
+//! types, operators) also read back, for the programs build.rs embeds.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,13 +22,13 @@ impl Span {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Ident {
     pub name: String,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct File {
     pub items: Vec<Item>,
     /// Every comment of the file, in order, with its span (kept for the formatter).
@@ -42,13 +42,13 @@ pub struct Comment {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub enum Item {
     Policy(Policy),
     Tests(TestBlock),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Policy {
     pub name: Ident,
     /// The `##` lines directly above the policy, without their markers.
@@ -61,13 +61,13 @@ pub struct Policy {
 }
 
 /// `on action` or `on run`: the only place a policy may be evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LevelRestriction {
     Action,
     Run,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Param {
     pub name: Ident,
     pub ty: TypeExpr,
@@ -107,26 +107,26 @@ impl ScopeKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Scope {
     pub kind: ScopeKind,
     pub patterns: Vec<StrLit>,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StrLit {
     pub value: String,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Rule {
     pub kind: RuleKind,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub enum RuleKind {
     Let {
         name: Ident,
@@ -169,25 +169,25 @@ impl RuleKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Template {
     pub parts: Vec<TemplatePart>,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub enum TemplatePart {
     Text(String),
     Expr(Expr),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub enum ExprKind {
     Null,
     Bool(bool),
@@ -227,13 +227,13 @@ pub enum ExprKind {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Arg {
     pub name: Option<Ident>,
     pub value: Expr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum UnaryOp {
     Not,
     Neg,
@@ -334,7 +334,7 @@ impl QuantifierKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TestBlock {
     /// The policy under test: a name in this file, or `namespace.name`.
     pub policy: Ident,
@@ -342,7 +342,7 @@ pub struct TestBlock {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TestCase {
     pub name: StrLit,
     pub input: Expr,
@@ -353,7 +353,7 @@ pub struct TestCase {
 }
 
 /// What a policy concludes. Tests name one; the evaluator yields one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Pass,
@@ -377,13 +377,13 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Modifier {
     pub kind: ModifierKind,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub enum ModifierKind {
     /// `with`, `actor`, `env`, `now`, ...: a keyword and a constant expression.
     Set { key: Ident, value: Expr },

@@ -6,8 +6,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use globset::{Glob, GlobMatcher};
-
 use super::ast::{
     self, Arg, BinaryOp, Expr, ExprKind, Item, LevelRestriction, RuleKind, Span, Template,
     TemplatePart, UnaryOp,
@@ -29,12 +27,6 @@ pub fn check_regex(pattern: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
-    Glob::new(pattern)
-        .map(|g| g.compile_matcher())
-        .map_err(|e| e.kind().to_string())
-}
-
 pub struct Checked {
     pub policies: Vec<Arc<CompiledPolicy>>,
     pub diagnostics: Vec<Diagnostic>,
@@ -43,18 +35,6 @@ pub struct Checked {
 /// Checks and compiles every policy of a file. A policy with an error is left out of the
 /// result (and reported); the others are compiled.
 pub fn check_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) -> Checked {
-    check(file, ast, namespace, true)
-}
-
-/// `check_policies` for the built-in library, minus parsing its regular expressions: a unit test
-/// (`every_literal_regex_of_the_library_compiles`) proves they all compile, and this parse was
-/// the largest cost of a process that loads the library once. A pattern that failed anyway would
-/// make its policy ERROR when reached (fail closed), never crash.
-pub fn check_library_policies(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str) -> Checked {
-    check(file, ast, namespace, false)
-}
-
-fn check(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str, check_regexes: bool) -> Checked {
     let mut diagnostics = Vec::new();
     let mut policies = Vec::new();
     let mut seen: Vec<(&str, Span)> = Vec::new();
@@ -77,7 +57,6 @@ fn check(file: &Arc<SourceFile>, ast: &ast::File, namespace: &str, check_regexes
         }
         seen.push((&policy.name.name, policy.name.span));
         let mut compiler = Compiler::new(file);
-        compiler.check_regexes = check_regexes;
         let compiled = compiler.policy(policy, namespace);
         let has_error = compiler.diagnostics.iter().any(Diagnostic::is_error);
         diagnostics.append(&mut compiler.diagnostics);
@@ -178,8 +157,6 @@ struct Compiler<'f> {
     visible: Vec<usize>,
     slot_count: usize,
     reads: Reads,
-    /// Whether literal regular expressions are parsed here (see `check_library_policies`).
-    check_regexes: bool,
 }
 
 impl<'f> Compiler<'f> {
@@ -191,21 +168,11 @@ impl<'f> Compiler<'f> {
             visible: Vec::new(),
             slot_count: 0,
             reads: Reads::Request,
-            check_regexes: true,
         }
     }
 
     fn diag(&self, code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(code, message).at(self.file, span)
-    }
-
-    /// Whether a literal regular expression compiles (taken on trust for the built-in library).
-    fn literal_regex(&self, pattern: &str) -> Result<(), String> {
-        if self.check_regexes {
-            check_regex(pattern)
-        } else {
-            Ok(())
-        }
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {
@@ -838,7 +805,7 @@ impl<'f> Compiler<'f> {
                 let r = self.operand(rhs, Ty::Str, "`matches`");
                 let pattern = match &r.op {
                     // A literal, or a `let` of one: checked here, compiled on first use.
-                    Op::Const(Value::Str(text)) => match self.literal_regex(text) {
+                    Op::Const(Value::Str(text)) => match check_regex(text) {
                         Ok(()) => Pattern::Static(Arc::new(LazyRegex::new(text.as_ref()))),
                         Err(why) => {
                             self.report(
@@ -1462,8 +1429,9 @@ mod tests {
         }
     }
 
-    /// The checker no longer compiles the library's patterns, so this does: none may fail when
-    /// a request first reaches it.
+    /// The checker parses patterns but does not compile them (only compiling finds a pattern
+    /// over the size limit), so this compiles the library's: none may fail when a request first
+    /// reaches it.
     #[test]
     fn every_literal_regex_of_the_library_compiles() {
         let policies = builtin_all();

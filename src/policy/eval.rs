@@ -8,16 +8,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use globset::GlobMatcher;
 use regex::Regex;
 use serde::Serialize;
 
 pub use super::ast::Status;
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span};
 use super::builtins::Host;
-use super::checker::compile_glob;
-use super::program::compile_regex;
 use super::program::*;
+use super::program::{compile_glob, compile_regex};
 use super::source::Location;
 use super::types::with_article;
 use super::value::{Map, Value};
@@ -256,7 +254,7 @@ pub struct Session<'a> {
     lookup_memo: RefCell<HashMap<String, Result<Value, String>>>,
     history_memo: RefCell<HashMap<HistoryKey, HistoryRead>>,
     regexes: RefCell<HashMap<Arc<str>, Arc<Regex>>>,
-    globs: RefCell<HashMap<Arc<str>, Arc<GlobMatcher>>>,
+    globs: RefCell<HashMap<Arc<str>, Arc<Glob>>>,
 }
 
 #[derive(Debug)]
@@ -764,7 +762,7 @@ impl<'a> Session<'a> {
                             .or_else(|why| fail(node.span, format!("invalid glob: {why}")))?
                     }
                 };
-                Ok(Value::Bool(matcher.is_match(&*subject)))
+                Ok(Value::Bool(matcher.is_match(&subject)))
             }
             Op::Call(builtin, args) => {
                 let values = args

@@ -60,30 +60,12 @@ impl LoadedFile {
         is_test_file: bool,
     ) -> (LoadedFile, Vec<Diagnostic>) {
         let parsed = super::parse(&source);
-        let tree = Tree {
-            file: parsed.file,
-            diagnostics: parsed.diagnostics,
-            check: checker::check_policies,
-        };
-        LoadedFile::from_tree(source, namespace, group, is_test_file, tree)
-    }
-
-    fn from_tree(
-        source: Arc<SourceFile>,
-        namespace: &str,
-        group: &str,
-        is_test_file: bool,
-        tree: Tree,
-    ) -> (LoadedFile, Vec<Diagnostic>) {
-        let Tree {
-            file: tree,
-            mut diagnostics,
-            check,
-        } = tree;
+        let tree = parsed.file;
+        let mut diagnostics = parsed.diagnostics;
         let Checked {
             policies,
             diagnostics: mut checked,
-        } = check(&source, &tree, namespace);
+        } = checker::check_policies(&source, &tree, namespace);
         diagnostics.append(&mut checked);
         diagnostics.sort_by_key(|d| d.span.map_or(0, |s| s.start));
         if is_test_file {
@@ -111,13 +93,6 @@ impl LoadedFile {
     pub fn policy(&self, name: &str) -> Option<&Arc<CompiledPolicy>> {
         self.policies.iter().find(|p| p.name == name)
     }
-}
-
-/// A file's syntax tree, the syntax errors found making it, and how to check it.
-struct Tree {
-    file: ast::File,
-    diagnostics: Vec<Diagnostic>,
-    check: fn(&Arc<SourceFile>, &ast::File, &str) -> Checked,
 }
 
 /// Why a test's policy reference did not resolve.
@@ -361,36 +336,31 @@ pub fn enact_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<
 // The built-in library
 
 struct BuiltinNamespace {
-    file: LoadedFile,
+    policies: Vec<Arc<CompiledPolicy>>,
     diagnostics: Vec<Diagnostic>,
 }
 
 static BUILTIN_CACHE: [OnceLock<BuiltinNamespace>; BUILTIN_FILES.len()] =
     [const { OnceLock::new() }; BUILTIN_FILES.len()];
 
-/// One namespace of the built-in library, parsed and checked on first use only.
+/// One namespace of the built-in library, on first use only: the programs build.rs checked, or
+/// when there are none (the source has diagnostics) the source parsed and checked here.
 fn builtin_namespace(index: usize) -> Option<&'static BuiltinNamespace> {
     let (namespace, text) = BUILTIN_FILES.get(index)?;
     let cell = BUILTIN_CACHE.get(index)?;
     Some(cell.get_or_init(|| {
         let source = SourceFile::new(format!("builtin:{namespace}.enact"), *text);
-        let (mut file, diagnostics) = match precompiled(namespace, text) {
-            Some((tree, sha256)) => {
-                let _ = source.sha256.set(sha256.to_string());
-                let tree = Tree {
-                    file: tree,
-                    diagnostics: Vec::new(),
-                    check: checker::check_library_policies,
-                };
-                LoadedFile::from_tree(source, namespace, "builtin", false, tree)
-            }
-            None => LoadedFile::load(source, namespace, "builtin", false),
-        };
-        // The tree served the checker; nothing reads a built-in namespace's tree afterwards
-        // (tests load policy files from disk), and freeing it now lets the next namespace's
-        // tree reuse the memory instead of growing the heap.
-        file.ast.items = Vec::new();
-        BuiltinNamespace { file, diagnostics }
+        if let Some(policies) = precompiled(namespace, &source) {
+            return BuiltinNamespace {
+                policies,
+                diagnostics: Vec::new(),
+            };
+        }
+        let (file, diagnostics) = LoadedFile::load(source, namespace, "builtin", false);
+        BuiltinNamespace {
+            policies: file.policies,
+            diagnostics,
+        }
     }))
 }
 
@@ -399,31 +369,47 @@ mod build {
     include!(concat!(env!("OUT_DIR"), "/library.rs"));
 }
 
-/// The tree build.rs made of a namespace's source, with the source's SHA-256; none when that
-/// source did not parse (it is then parsed here, and its diagnostics reported) or is not the
-/// one compiled in (cannot happen under cargo; checked because it costs nothing).
-fn precompiled(namespace: &str, text: &str) -> Option<(ast::File, &'static str)> {
-    let (_, sha256, len, tree) = build::PRECOMPILED
+/// The policies build.rs checked from a namespace's source, tied to `source`; none when that
+/// source had diagnostics (it is then checked here, and they are reported) or is not the one
+/// compiled in (cannot happen under cargo; checked because it costs nothing).
+fn precompiled(namespace: &str, source: &Arc<SourceFile>) -> Option<Vec<Arc<CompiledPolicy>>> {
+    let (_, sha256, len, program) = build::PRECOMPILED
         .iter()
         .find(|(name, ..)| *name == namespace)?;
-    if *len != text.len() || tree.is_empty() {
+    if *len != source.text.len() || program.is_empty() {
         return None;
     }
-    Some((postcard::from_bytes(tree).ok()?, sha256))
+    let policies = read_programs(program, source)?;
+    let _ = source.sha256.set(sha256.to_string());
+    Some(policies)
+}
+
+/// Stored programs read back and tied to their source; none when the bytes are not programs.
+fn read_programs(bytes: &[u8], source: &Arc<SourceFile>) -> Option<Vec<Arc<CompiledPolicy>>> {
+    let policies: Vec<CompiledPolicy> = postcard::from_bytes(bytes).ok()?;
+    let attached = policies.into_iter().map(|mut policy| {
+        policy.attach(source);
+        Arc::new(policy)
+    });
+    Some(attached.collect())
 }
 
 /// A built-in policy by id (`git.dont_push_to_main`).
 pub fn builtin(id: &str) -> Option<Arc<CompiledPolicy>> {
     let (namespace, name) = id.rsplit_once('.')?;
     let index = BUILTIN_FILES.iter().position(|(ns, _)| *ns == namespace)?;
-    builtin_namespace(index)?.file.policy(name).cloned()
+    builtin_namespace(index)?
+        .policies
+        .iter()
+        .find(|p| p.name == name)
+        .cloned()
 }
 
 /// Every built-in policy, in library order.
 pub fn builtin_all() -> Vec<Arc<CompiledPolicy>> {
     (0..BUILTIN_FILES.len())
         .filter_map(builtin_namespace)
-        .flat_map(|ns| ns.file.policies.iter().cloned())
+        .flat_map(|ns| ns.policies.iter().cloned())
         .collect()
 }
 
@@ -556,31 +542,57 @@ mod tests {
     use super::*;
     use crate::receipt::canonical::sha256_hex;
 
-    /// The trees build.rs embedded are exactly what parsing the sources here gives, spans
-    /// included, and the hashes are the sources' own.
+    /// The programs build.rs embedded are exactly what checking the sources here gives: every
+    /// node, constant, span and place in the source (compared through their debug form, which
+    /// shows every field), and the hashes are the sources' own.
     #[test]
-    fn the_embedded_trees_are_the_parsed_sources() {
+    fn the_embedded_programs_are_the_checked_sources() {
         for (namespace, text) in BUILTIN_FILES {
-            let (tree, sha256) = precompiled(namespace, text)
-                .unwrap_or_else(|| panic!("no tree was built for {namespace}"));
-            assert_eq!(sha256, sha256_hex(text.as_bytes()), "{namespace}");
             let source = SourceFile::new(format!("builtin:{namespace}.enact"), *text);
+            let embedded = precompiled(namespace, &source)
+                .unwrap_or_else(|| panic!("no program was built for {namespace}"));
+            assert_eq!(
+                source.sha256.get().map(String::as_str),
+                Some(sha256_hex(text.as_bytes()).as_str()),
+                "{namespace}"
+            );
             let parsed = super::super::parse(&source);
             assert!(parsed.diagnostics.is_empty(), "{namespace}");
+            let checked = checker::check_policies(&source, &parsed.file, namespace);
+            assert!(checked.diagnostics.is_empty(), "{namespace}");
+            assert!(!embedded.is_empty(), "{namespace}");
             assert_eq!(
-                serde_json::to_value(&tree).unwrap(),
-                serde_json::to_value(&parsed.file).unwrap(),
+                format!("{embedded:#?}"),
+                format!("{:#?}", checked.policies),
                 "{namespace}"
             );
         }
     }
 
     #[test]
-    fn a_source_that_is_not_the_one_compiled_in_gets_no_tree() {
+    fn bytes_that_are_not_programs_are_refused() {
+        let (namespace, _, _, program) = build::PRECOMPILED
+            .iter()
+            .find(|(name, ..)| *name == "coding_agent")
+            .unwrap();
+        let source = SourceFile::new(format!("builtin:{namespace}.enact"), "");
+        assert!(read_programs(program, &source).is_some());
+        assert!(read_programs(&program[..program.len() / 2], &source).is_none());
+        // A function stored by a name the table does not have.
+        let name = b"shell.commands";
+        let at = program.windows(name.len()).position(|w| w == name).unwrap();
+        let mut renamed = program.to_vec();
+        renamed[at + name.len() - 1] = b'z';
+        assert!(read_programs(&renamed, &source).is_none());
+    }
+
+    #[test]
+    fn a_source_that_is_not_the_one_compiled_in_gets_no_program() {
         let (namespace, text) = BUILTIN_FILES.first().unwrap();
-        assert!(precompiled(namespace, text).is_some());
-        assert!(precompiled(namespace, &format!("{text}\n")).is_none());
-        assert!(precompiled("no_such_namespace", text).is_none());
+        let source = |text: &str| SourceFile::new(format!("builtin:{namespace}.enact"), text);
+        assert!(precompiled(namespace, &source(text)).is_some());
+        assert!(precompiled(namespace, &source(&format!("{text}\n"))).is_none());
+        assert!(precompiled("no_such_namespace", &source(text)).is_none());
     }
 
     #[test]

@@ -1,18 +1,26 @@
 //! Checked policies, ready to evaluate: names resolved to slots, globs compiled once and literal
 //! regular expressions on first use, functions bound to their table entries. The checker builds
 //! these from the AST; the evaluator reads nothing else.
+//!
+//! A program can be stored (serde): build.rs checks the built-in library and embeds its programs,
+//! so that a process needing the library reads them instead of checking 40 policies on every
+//! start. What a stored program leaves out is made again when it is read: a function is stored
+//! by name, a glob or regular expression by its text, and the places in the source (file, line,
+//! column) by their spans, filled in by [`CompiledPolicy::attach`].
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use globset::GlobMatcher;
 use regex::{Regex, RegexBuilder};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span, TypeExpr};
 use super::builtins::Builtin;
 use super::source::{Location, SourceFile};
 use super::value::Value;
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompiledPolicy {
     /// `namespace.name`, e.g. `git.dont_push_to_main`.
     pub id: Arc<str>,
@@ -24,15 +32,40 @@ pub struct CompiledPolicy {
     pub rules: Vec<CompiledRule>,
     /// Parameters first, then `let`s and quantifier variables.
     pub slot_count: usize,
+    #[serde(skip, default = "unattached")]
     pub file: Arc<SourceFile>,
     pub span: Span,
     /// Where the policy starts, computed once for results that point at the policy itself.
+    #[serde(skip, default = "nowhere")]
     pub location: Location,
 }
 
 impl CompiledPolicy {
     pub fn location(&self, span: Span) -> Location {
         self.file.location(span)
+    }
+
+    /// Ties a stored policy to its source file, computing the places its results point at.
+    pub fn attach(&mut self, file: &Arc<SourceFile>) {
+        self.file = Arc::clone(file);
+        self.location = file.location(self.span);
+        for rule in &mut self.rules {
+            rule.location = file.location(rule.span);
+        }
+    }
+}
+
+/// The file of a stored policy until [`CompiledPolicy::attach`] gives it its own.
+fn unattached() -> Arc<SourceFile> {
+    static NONE: LazyLock<Arc<SourceFile>> = LazyLock::new(|| SourceFile::new("", ""));
+    Arc::clone(&NONE)
+}
+
+fn nowhere() -> Location {
+    Location {
+        file: Arc::from(""),
+        line: 0,
+        column: 0,
     }
 }
 
@@ -45,25 +78,26 @@ pub struct TemplateProgram {
     pub slot_count: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParamSpec {
     pub name: String,
     pub ty: TypeExpr,
+    #[serde(with = "stored_value::option")]
     pub default: Option<Value>,
 }
 
 /// Where a policy may be evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Levels {
     pub run: bool,
     pub action: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompiledScope {
     pub kind: ScopeKind,
     pub patterns: Vec<String>,
-    pub matchers: Vec<GlobMatcher>,
+    pub matchers: Vec<Glob>,
 }
 
 impl CompiledScope {
@@ -72,17 +106,18 @@ impl CompiledScope {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompiledRule {
     pub kind: RuleOp,
     pub span: Span,
     /// `file:line:column` of the rule, computed once.
+    #[serde(skip, default = "nowhere")]
     pub location: Location,
     /// The names and fields a rule reads, shown as evidence when it fails: (source text, node).
     pub evidence: Vec<(String, Node)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum RuleOp {
     Let {
         slot: usize,
@@ -128,18 +163,18 @@ impl RuleOp {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Message {
     pub parts: Vec<MessagePart>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum MessagePart {
     Text(String),
     Expr(Node),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Node {
     pub op: Op,
     pub span: Span,
@@ -147,7 +182,7 @@ pub struct Node {
 
 /// The roots every policy can read. `input` is the payload at run level and the action's
 /// arguments at action level, so one policy serves both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Root {
     Input,
     Payload,
@@ -235,7 +270,145 @@ impl LazyRegex {
     }
 }
 
+impl Serialize for LazyRegex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for LazyRegex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(LazyRegex::new)
+    }
+}
+
+/// A compiled glob. Stored by its text, and compiled again when read.
 #[derive(Debug)]
+pub struct Glob(GlobMatcher);
+
+impl Glob {
+    pub fn is_match(&self, subject: &str) -> bool {
+        self.0.is_match(subject)
+    }
+}
+
+pub fn compile_glob(pattern: &str) -> Result<Glob, String> {
+    globset::Glob::new(pattern)
+        .map(|g| Glob(g.compile_matcher()))
+        .map_err(|e| e.kind().to_string())
+}
+
+impl Serialize for Glob {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.glob().glob())
+    }
+}
+
+impl<'de> Deserialize<'de> for Glob {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        compile_glob(&text).map_err(D::Error::custom)
+    }
+}
+
+/// A function of the table, stored by name.
+mod builtin_by_name {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(builtin: &&'static Builtin, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(builtin.name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static Builtin, D::Error> {
+        let name = <&str>::deserialize(d)?;
+        super::super::builtins::find(name)
+            .ok_or_else(|| D::Error::custom(format!("no built-in function `{name}`")))
+    }
+}
+
+/// A constant, stored with its type: `Value`'s own serde speaks JSON, where a duration, a time
+/// of day and a time are all strings.
+mod stored_value {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    enum Stored {
+        Null,
+        Bool(bool),
+        Int(i64),
+        Float(f64),
+        Str(Arc<str>),
+        List(Vec<Stored>),
+        Map(Vec<(Arc<str>, Stored)>),
+        Duration(i64),
+        TimeOfDay(u32),
+        /// Seconds and nanoseconds since the epoch.
+        Time(i64, u32),
+    }
+
+    fn store(value: &Value) -> Stored {
+        match value {
+            Value::Null => Stored::Null,
+            Value::Bool(b) => Stored::Bool(*b),
+            Value::Int(n) => Stored::Int(*n),
+            Value::Float(x) => Stored::Float(*x),
+            Value::Str(s) => Stored::Str(Arc::clone(s)),
+            Value::List(items) => Stored::List(items.iter().map(store).collect()),
+            Value::Map(map) => {
+                Stored::Map(map.iter().map(|(k, v)| (Arc::clone(k), store(v))).collect())
+            }
+            Value::Duration(ms) => Stored::Duration(*ms),
+            Value::TimeOfDay(s) => Stored::TimeOfDay(*s),
+            Value::Time(t) => Stored::Time(t.timestamp(), t.timestamp_subsec_nanos()),
+        }
+    }
+
+    fn load(stored: Stored) -> Option<Value> {
+        Some(match stored {
+            Stored::Null => Value::Null,
+            Stored::Bool(b) => Value::Bool(b),
+            Stored::Int(n) => Value::Int(n),
+            Stored::Float(x) => Value::Float(x),
+            Stored::Str(s) => Value::Str(s),
+            Stored::List(items) => Value::List(items.into_iter().map(load).collect::<Option<_>>()?),
+            Stored::Map(entries) => Value::Map(Arc::new(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| Some((k, load(v)?)))
+                    .collect::<Option<_>>()?,
+            )),
+            Stored::Duration(ms) => Value::Duration(ms),
+            Stored::TimeOfDay(s) => Value::TimeOfDay(s),
+            Stored::Time(secs, nanos) => Value::Time(DateTime::<Utc>::from_timestamp(secs, nanos)?),
+        })
+    }
+
+    pub fn serialize<S: Serializer>(value: &Value, s: S) -> Result<S::Ok, S::Error> {
+        store(value).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        load(Stored::deserialize(d)?).ok_or_else(|| D::Error::custom("a time out of range"))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(value: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+            value.as_ref().map(store).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+            Option::<Stored>::deserialize(d)?
+                .map(|stored| load(stored).ok_or_else(|| D::Error::custom("a time out of range")))
+                .transpose()
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub enum Pattern<T> {
     /// Known when the policy was checked (a literal, or a `let` of one), and checked then.
     Static(Arc<T>),
@@ -243,16 +416,16 @@ pub enum Pattern<T> {
     Dynamic(Box<Node>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum SystemRef {
     Named(String),
     /// A string parameter holding the system's name.
     Param(usize),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub enum Op {
-    Const(Value),
+    Const(#[serde(with = "stored_value")] Value),
     Slot(usize),
     Root(Root),
     Field(Box<Node>, Arc<str>),
@@ -265,8 +438,11 @@ pub enum Op {
     /// Comparisons, membership and arithmetic.
     Binary(BinaryOp, Box<Node>, Box<Node>),
     Matches(Box<Node>, Pattern<LazyRegex>),
-    Glob(Box<Node>, Pattern<GlobMatcher>),
-    Call(&'static Builtin, Vec<Node>),
+    Glob(Box<Node>, Pattern<Glob>),
+    Call(
+        #[serde(with = "builtin_by_name")] &'static Builtin,
+        Vec<Node>,
+    ),
     Quantifier {
         kind: QuantifierKind,
         slot: usize,
@@ -293,7 +469,7 @@ pub enum Op {
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HistoryArgs {
     pub within: Box<Node>,
     pub workflow: Option<Box<Node>>,
