@@ -19,6 +19,7 @@ mod src {
         pub mod checker;
         pub mod diagnostic;
         pub mod eval;
+        pub mod matching;
         mod parser;
         pub mod program;
         pub mod source;

@@ -738,9 +738,8 @@ impl<'a> Session<'a> {
                 let subject = self.string(subject, frame, "`matches`")?;
                 let found = match pattern {
                     Pattern::Static(regex) => regex
-                        .get()
-                        .or_else(|why| fail(span, format!("invalid regular expression: {why}")))?
-                        .is_match(&subject),
+                        .is_match(&subject)
+                        .or_else(|why| fail(span, format!("invalid regular expression: {why}")))?,
                     Pattern::Dynamic(node) => {
                         let text = self.string(node, frame, "a pattern")?;
                         self.cached(&self.regexes, &text, compile_regex)

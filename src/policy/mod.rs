@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod format;
 pub mod library;
+pub mod matching;
 mod parser;
 pub mod program;
 pub mod render;

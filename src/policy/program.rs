@@ -8,15 +8,15 @@
 //! by name, a glob or regular expression by its text, and the places in the source (file, line,
 //! column) by their spans, filled in by [`CompiledPolicy::attach`].
 
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use globset::GlobMatcher;
-use regex::{Regex, RegexBuilder};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span, TypeExpr};
 use super::builtins::Builtin;
+pub use super::matching::{LazyRegex, compile_regex};
 use super::source::{Location, SourceFile};
 use super::value::Value;
 
@@ -225,60 +225,6 @@ impl Root {
 
     pub fn index(self) -> usize {
         self as usize
-    }
-}
-
-/// Regular expressions are compiled with these limits, literal or computed alike.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// A literal regular expression, compiled the first time a request reaches it. The checker only
-/// parses it (which finds every syntax error, with its place): building the automaton costs far
-/// more, and a hook call, a new process each time, reaches few of the library's patterns.
-#[derive(Debug)]
-pub struct LazyRegex {
-    pub text: String,
-    compiled: OnceLock<Result<Regex, String>>,
-}
-
-impl LazyRegex {
-    pub fn new(text: impl Into<String>) -> LazyRegex {
-        LazyRegex {
-            text: text.into(),
-            compiled: OnceLock::new(),
-        }
-    }
-
-    /// The compiled expression; an error only when it exceeds the size limit, which parsing
-    /// cannot tell.
-    pub fn get(&self) -> Result<&Regex, &str> {
-        self.compiled
-            .get_or_init(|| compile_regex(&self.text))
-            .as_ref()
-            .map_err(String::as_str)
-    }
-
-    #[cfg(test)]
-    pub fn is_compiled(&self) -> bool {
-        self.compiled.get().is_some()
-    }
-}
-
-impl Serialize for LazyRegex {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
-    }
-}
-
-impl<'de> Deserialize<'de> for LazyRegex {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(LazyRegex::new)
     }
 }
 
