@@ -23,6 +23,7 @@ use super::value::Value;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CompiledPolicy {
     /// `namespace.name`, e.g. `git.dont_push_to_main`.
+    #[serde(deserialize_with = "shared_str::deserialize")]
     pub id: Arc<str>,
     pub name: String,
     pub doc: Vec<String>,
@@ -257,6 +258,47 @@ impl<'de> Deserialize<'de> for Glob {
     }
 }
 
+/// `Arc<str>` read in one allocation: serde's own reads a `Box<str>` and copies it, and a
+/// program holds a shared string for every field it reads.
+mod shared_str {
+    use std::fmt;
+
+    use serde::de::Visitor;
+
+    use super::*;
+
+    struct Shared;
+
+    impl Visitor<'_> for Shared {
+        type Value = Arc<str>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E>(self, text: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(text))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        d.deserialize_str(Shared)
+    }
+
+    #[derive(Deserialize)]
+    struct Key(#[serde(deserialize_with = "deserialize")] Arc<str>);
+
+    /// Entries keyed by shared strings.
+    pub fn keyed<'de, D, T>(d: D) -> Result<Vec<(Arc<str>, T)>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        let entries = Vec::<(Key, T)>::deserialize(d)?;
+        Ok(entries.into_iter().map(|(Key(k), v)| (k, v)).collect())
+    }
+}
+
 /// A function of the table, stored by name.
 mod builtin_by_name {
     use super::*;
@@ -285,9 +327,9 @@ mod stored_value {
         Bool(bool),
         Int(i64),
         Float(f64),
-        Str(Arc<str>),
+        Str(#[serde(deserialize_with = "shared_str::deserialize")] Arc<str>),
         List(Vec<Stored>),
-        Map(Vec<(Arc<str>, Stored)>),
+        Map(#[serde(deserialize_with = "shared_str::keyed")] Vec<(Arc<str>, Stored)>),
         Duration(i64),
         TimeOfDay(u32),
         /// Seconds and nanoseconds since the epoch.
@@ -374,7 +416,10 @@ pub enum Op {
     Const(#[serde(with = "stored_value")] Value),
     Slot(usize),
     Root(Root),
-    Field(Box<Node>, Arc<str>),
+    Field(
+        Box<Node>,
+        #[serde(deserialize_with = "shared_str::deserialize")] Arc<str>,
+    ),
     Index(Box<Node>, Box<Node>),
     Not(Box<Node>),
     Neg(Box<Node>),
@@ -398,10 +443,11 @@ pub enum Op {
     },
     If(Box<Node>, Box<Node>, Box<Node>),
     List(Vec<Node>),
-    Map(Vec<(Arc<str>, Node)>),
+    Map(#[serde(deserialize_with = "shared_str::keyed")] Vec<(Arc<str>, Node)>),
     Lookup {
         system: SystemRef,
         query: String,
+        #[serde(deserialize_with = "shared_str::keyed")]
         args: Vec<(Arc<str>, Node)>,
     },
     HistoryCount {
