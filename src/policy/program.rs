@@ -5,8 +5,8 @@
 //! A program can be stored (serde): build.rs checks the built-in library and embeds its programs,
 //! so that a process needing the library reads them instead of checking 40 policies on every
 //! start. What a stored program leaves out is made again when it is read: a function is stored
-//! by name, a glob or regular expression by its text, and the places in the source (file, line,
-//! column) by their spans, filled in by [`CompiledPolicy::attach`].
+//! by name, a glob or regular expression by its text, a place in the source by its line and
+//! column (the file is named by [`CompiledPolicy::attach`]).
 
 use std::sync::{Arc, LazyLock};
 
@@ -37,7 +37,7 @@ pub struct CompiledPolicy {
     pub file: Arc<SourceFile>,
     pub span: Span,
     /// Where the policy starts, computed once for results that point at the policy itself.
-    #[serde(skip, default = "nowhere")]
+    #[serde(with = "place")]
     pub location: Location,
 }
 
@@ -46,12 +46,12 @@ impl CompiledPolicy {
         self.file.location(span)
     }
 
-    /// Ties a stored policy to its source file, computing the places its results point at.
+    /// Ties a stored policy to its source file: the places its results point at name it.
     pub fn attach(&mut self, file: &Arc<SourceFile>) {
         self.file = Arc::clone(file);
-        self.location = file.location(self.span);
+        self.location.file = Arc::clone(&file.name);
         for rule in &mut self.rules {
-            rule.location = file.location(rule.span);
+            rule.location.file = Arc::clone(&file.name);
         }
     }
 }
@@ -62,11 +62,22 @@ fn unattached() -> Arc<SourceFile> {
     Arc::clone(&NONE)
 }
 
-fn nowhere() -> Location {
-    Location {
-        file: Arc::from(""),
-        line: 0,
-        column: 0,
+/// A place in the source, stored as its line and column: the file is the policy's own, named
+/// by [`CompiledPolicy::attach`].
+mod place {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(place: &Location, s: S) -> Result<S::Ok, S::Error> {
+        (place.line, place.column).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Location, D::Error> {
+        let (line, column) = <(usize, usize)>::deserialize(d)?;
+        Ok(Location {
+            file: Arc::default(),
+            line,
+            column,
+        })
     }
 }
 
@@ -112,7 +123,7 @@ pub struct CompiledRule {
     pub kind: RuleOp,
     pub span: Span,
     /// `file:line:column` of the rule, computed once.
-    #[serde(skip, default = "nowhere")]
+    #[serde(with = "place")]
     pub location: Location,
     /// The names and fields a rule reads, shown as evidence when it fails: (source text, node).
     pub evidence: Vec<(String, Node)>,

@@ -12,7 +12,9 @@ pub struct SourceFile {
     /// How the file is named to users: a path as given, or `builtin:git.enact`.
     pub name: Arc<str>,
     pub text: Arc<str>,
-    line_starts: Vec<usize>,
+    /// Where each line starts, made on first use: the built-in library's programs carry their
+    /// places already, and most processes never ask for another.
+    line_starts: OnceLock<Vec<usize>>,
     /// The SHA-256 of `text` in hex, once someone needs it (receipts record it). The built-in
     /// library's is computed when Enact is built.
     pub sha256: OnceLock<String>,
@@ -34,23 +36,28 @@ impl std::fmt::Display for Location {
 
 impl SourceFile {
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
-        let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Arc::new(SourceFile {
             name: name.into(),
-            text,
-            line_starts,
+            text: text.into(),
+            line_starts: OnceLock::new(),
             sha256: OnceLock::new(),
+        })
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
         })
     }
 
     /// 1-based line and column (in characters) of a byte offset; offsets past the end clamp.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let line_starts = self.line_starts();
+        let line = line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = line_starts.get(line - 1).copied().unwrap_or(0);
         let column = self
             .text
             .get(start..offset)
