@@ -569,6 +569,42 @@ mod tests {
         }
     }
 
+    /// What the library does not use yet is stored too: scopes and glob literals (by their
+    /// text), durations, times of day and times (with their types), lists and maps of them,
+    /// parameter defaults, lookups and history queries.
+    #[test]
+    fn every_kind_of_piece_reads_back_as_it_was_checked() {
+        let text = r#"policy every_piece(limit: duration = 5m, zones: list<string> = ["UTC", "+02:00"]) {
+  applies to workflows "deploy-*", "release"
+  let started = time("2026-01-31T22:00:00Z")
+  let window = { start: 09:00, end: 17:30, names: ["a", "b"] }
+  deny when glob(input.path, "src/**/*.rs") because "'{input.path}' is source"
+  deny when input.name matches r"^\w+$" and input.age > limit because "too old"
+  warn when started < now and not between(now, window.start, window.end, zones[0]) because "late"
+  require history.count(within: 1h) < 3 else "too many"
+  pass "ok"
+}
+"#;
+        let source = SourceFile::new("t.enact", text);
+        let parsed = super::super::parse(&source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let checked = checker::check_policies(&source, &parsed.file, "t");
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        let bytes = postcard::to_stdvec(&checked.policies).unwrap();
+        let read = read_programs(&bytes, &source).unwrap();
+        assert_eq!(format!("{read:#?}"), format!("{:#?}", checked.policies));
+        let debug = format!("{read:?}");
+        for piece in [
+            "deploy-*",
+            "src/**/*.rs",
+            "Duration(300000)",
+            "TimeOfDay(32400)",
+            "2026-01-31T22:00:00Z",
+        ] {
+            assert!(debug.contains(piece), "{piece} missing from {debug}");
+        }
+    }
+
     #[test]
     fn bytes_that_are_not_programs_are_refused() {
         let (namespace, _, _, program) = build::PRECOMPILED
