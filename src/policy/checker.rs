@@ -17,16 +17,6 @@ use super::source::SourceFile;
 use super::types::Ty;
 use super::value::Value;
 
-/// Whether `pattern` is a valid regular expression, without compiling it: the parser the
-/// `regex` crate uses, with the same settings, so it refuses what compiling would (bar the size
-/// limit, known only once compiled).
-pub fn check_regex(pattern: &str) -> Result<(), String> {
-    regex_syntax::Parser::new()
-        .parse(pattern)
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
 pub struct Checked {
     pub policies: Vec<Arc<CompiledPolicy>>,
     pub diagnostics: Vec<Diagnostic>,
@@ -806,7 +796,9 @@ impl<'f> Compiler<'f> {
                 let pattern = match &r.op {
                     // A literal, or a `let` of one: checked here, compiled on first use.
                     Op::Const(Value::Str(text)) => match check_regex(text) {
-                        Ok(()) => Pattern::Static(Arc::new(LazyRegex::new(text.as_ref()))),
+                        Ok(agreement) => {
+                            Pattern::Static(Arc::new(LazyRegex::new(text.as_ref(), agreement)))
+                        }
                         Err(why) => {
                             self.report(
                                 self.diag(

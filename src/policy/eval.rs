@@ -15,7 +15,6 @@ pub use super::ast::Status;
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span};
 use super::builtins::Host;
 use super::program::*;
-use super::program::{compile_glob, compile_regex};
 use super::source::Location;
 use super::types::with_article;
 use super::value::{Map, Value};

@@ -1,6 +1,7 @@
-//! Regular expressions of policies. A literal one is compiled the first time a request reaches
-//! it, by one of two engines: `regex-lite` when the subject is short and the pattern means the
-//! same there on that subject (see [`agreement`]), the `regex` crate otherwise.
+//! Regular expressions of policies. A literal one is checked with its policy, which also finds
+//! where the two engines agree on it (see [`agreement`]), and compiled the first time a request
+//! reaches it, by one of them: `regex-lite` when the subject is short and the pattern means the
+//! same there on that subject, the `regex` crate otherwise.
 //! The light engine compiles a pattern in microseconds, where the full one builds automata (for
 //! a class such as `[^/]`, with a 320 KB map of UTF-8 sequences): in a hook call, a process per
 //! tool call, compiling the few patterns it reaches was a tenth of the work.
@@ -9,6 +10,7 @@ use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
 use regex_syntax::ast::{self, AssertionKind, Ast, ClassSet, ClassSetItem, Flag, FlagsItemKind};
+use regex_syntax::hir::translate::Translator;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Regular expressions are compiled with these limits, literal or computed alike.
@@ -17,6 +19,19 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Subjects up to this length may go to the light engine: paths, arguments, command words. It
 /// matches by backtracking, far slower than the full engine's DFA over long text.
 const LITE_SUBJECT_MAX: usize = 1024;
+
+/// Whether `pattern` is a valid regular expression, without compiling it, and where the light
+/// engine agrees on it: the parser the `regex` crate uses, with the same settings, so it refuses
+/// what compiling would (bar the size limit, known only once compiled).
+pub fn check_regex(pattern: &str) -> Result<Agreement, String> {
+    let parsed = ast::parse::Parser::new()
+        .parse(pattern)
+        .map_err(|e| regex_syntax::Error::from(e).to_string())?;
+    Translator::new()
+        .translate(pattern, &parsed)
+        .map_err(|e| regex_syntax::Error::from(e).to_string())?;
+    Ok(agreement(&parsed))
+}
 
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
@@ -31,15 +46,18 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
 #[derive(Debug)]
 pub struct LazyRegex {
     pub text: String,
-    /// The light engine's form and where it agrees with the full one; none when nowhere.
-    lite: OnceLock<Option<(regex_lite::Regex, Agreement)>>,
+    /// Where the light engine agrees with the full one, found when the pattern was checked.
+    agreement: Agreement,
+    /// The light engine's form; none when that engine refuses the pattern (its own limits).
+    lite: OnceLock<Option<regex_lite::Regex>>,
     compiled: OnceLock<Result<Regex, String>>,
 }
 
 impl LazyRegex {
-    pub fn new(text: impl Into<String>) -> LazyRegex {
+    pub fn new(text: impl Into<String>, agreement: Agreement) -> LazyRegex {
         LazyRegex {
             text: text.into(),
+            agreement,
             lite: OnceLock::new(),
             compiled: OnceLock::new(),
         }
@@ -48,9 +66,14 @@ impl LazyRegex {
     /// Whether the pattern matches somewhere in `subject`; an error only when the pattern
     /// exceeds the size limit, which parsing cannot tell.
     pub fn is_match(&self, subject: &str) -> Result<bool, &str> {
-        if subject.len() <= LITE_SUBJECT_MAX
-            && let Some((lite, agreement)) = self.lite.get_or_init(|| lite_form(&self.text))
-            && (*agreement == Agreement::Everywhere || subject.is_ascii())
+        let agrees = match self.agreement {
+            Agreement::Everywhere => true,
+            Agreement::OnAscii => subject.is_ascii(),
+            Agreement::Nowhere => false,
+        };
+        if agrees
+            && subject.len() <= LITE_SUBJECT_MAX
+            && let Some(lite) = self.lite.get_or_init(|| lite_regex(&self.text))
         {
             return Ok(lite.is_match(subject));
         }
@@ -73,18 +96,19 @@ impl LazyRegex {
 
 impl Serialize for LazyRegex {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
+        (&self.text, self.agreement).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for LazyRegex {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(LazyRegex::new)
+        let (text, agreement) = <(String, Agreement)>::deserialize(deserializer)?;
+        Ok(LazyRegex::new(text, agreement))
     }
 }
 
 /// Where the light engine matches exactly what the full one does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Agreement {
     /// On no subject the pattern is sure to agree on (or the light engine refuses it).
     Nowhere,
@@ -94,19 +118,12 @@ pub enum Agreement {
     Everywhere,
 }
 
-/// The light engine's form of a pattern, with where it agrees with the full engine; none when
-/// it agrees nowhere, or that engine refuses the pattern (its own limits).
-fn lite_form(pattern: &str) -> Option<(regex_lite::Regex, Agreement)> {
-    let parsed = ast::parse::Parser::new().parse(pattern).ok()?;
-    let agreement = agreement(&parsed);
-    if agreement == Agreement::Nowhere {
-        return None;
-    }
-    let regex = regex_lite::RegexBuilder::new(pattern)
+/// The light engine's form of a pattern; none when that engine refuses it (its own limits).
+fn lite_regex(pattern: &str) -> Option<regex_lite::Regex> {
+    regex_lite::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .ok()?;
-    Some((regex, agreement))
+        .ok()
 }
 
 /// Where a pattern matches exactly the same strings under `regex-lite` as under `regex`. Both
@@ -218,7 +235,11 @@ mod tests {
     use super::*;
 
     fn agreement_of(pattern: &str) -> Agreement {
-        lite_form(pattern).map_or(Agreement::Nowhere, |(_, agreement)| agreement)
+        check_regex(pattern).unwrap()
+    }
+
+    fn lazy(pattern: &str) -> LazyRegex {
+        LazyRegex::new(pattern, agreement_of(pattern))
     }
 
     #[test]
@@ -227,7 +248,7 @@ mod tests {
             r"\p{L}",
             r"\PL",
             r"[\p{Greek}a]",
-            r"(?-u:.)",
+            r"(?-u:\w)",
             r"(?x) a b ",
             r"(?R)^a$",
             r"[a-z&&[^aeiou]]",
@@ -276,7 +297,7 @@ mod tests {
 
     #[test]
     fn each_subject_goes_where_the_engines_agree_on_it() {
-        let regex = LazyRegex::new(r"^[^/]+$");
+        let regex = lazy(r"^[^/]+$");
         assert_eq!(regex.is_match("é日"), Ok(true));
         assert!(regex.compiled.get().is_none());
         let long = "é".repeat(LITE_SUBJECT_MAX);
@@ -284,19 +305,19 @@ mod tests {
         assert!(regex.compiled.get().is_some());
 
         // `\w` is ASCII in the light engine: an ASCII subject stays there, another does not.
-        let word = LazyRegex::new(r"^\w+$");
+        let word = lazy(r"^\w+$");
         assert_eq!(word.is_match("delta_2"), Ok(true));
         assert!(word.compiled.get().is_none());
         assert_eq!(word.is_match("δέλτα"), Ok(true));
         assert!(word.compiled.get().is_some());
 
-        let kelvin = LazyRegex::new(r"(?i)^k$");
+        let kelvin = lazy(r"(?i)^k$");
         assert_eq!(kelvin.is_match("K"), Ok(true));
         assert!(kelvin.compiled.get().is_none());
         assert_eq!(kelvin.is_match("\u{212A}"), Ok(true));
         assert!(kelvin.compiled.get().is_some());
 
-        let unsupported = LazyRegex::new(r"^\p{Greek}+$");
+        let unsupported = lazy(r"^\p{Greek}+$");
         assert_eq!(unsupported.is_match("abc"), Ok(false));
         assert!(unsupported.compiled.get().is_some());
     }
@@ -329,7 +350,8 @@ mod tests {
         let Ok(full) = compile_regex(pattern) else {
             return Ok(());
         };
-        let Some((light, agreement)) = lite_form(pattern) else {
+        let agreement = check_regex(pattern).map_err(TestCaseError::fail)?;
+        let Some(light) = lite_regex(pattern) else {
             return Err(TestCaseError::fail(format!("{pattern:?} refused")));
         };
         prop_assert!(agreement >= tier, "{:?}: {:?}", pattern, agreement);

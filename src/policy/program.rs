@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ast::{BinaryOp, QuantifierKind, ScopeKind, Span, TypeExpr};
 use super::builtins::Builtin;
-pub use super::matching::{LazyRegex, compile_regex};
+pub use super::matching::{LazyRegex, check_regex, compile_regex};
 use super::source::{Location, SourceFile};
 use super::value::Value;
 
