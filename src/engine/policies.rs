@@ -8,7 +8,9 @@ use crate::policy::diagnostic::{Code, Diagnostic};
 use crate::policy::eval::PolicyUse;
 use crate::policy::library::{PolicySet, bind, resolve};
 use crate::policy::value::Value;
-use crate::receipt::canonical::{canonical_json, sha256_hex};
+use sha2::{Digest, Sha256};
+
+use crate::receipt::canonical::{sha256_hex, write_canonical, write_canonical_string};
 use crate::workflow::{PolicyEntry, PolicySource};
 
 /// The bound policies of a run and their fingerprint.
@@ -51,31 +53,56 @@ pub fn load_policies(
 /// SHA-256 over each use's policy id, source text, parameters and level, in order: what a
 /// receipt's `policy_set_sha256` records. A use limited to some tools (the hook's `tools:`)
 /// carries that list too, so that two sets judging differently never share a fingerprint.
+///
+/// The hashed bytes are the RFC 8785 form of `[{"args": [...], "level": "hard", "policy":
+/// "ns.name", "source_sha256": "...", "tools": [...]}, ...]` (`tools` only when limited),
+/// written member by member into the hash: every hook call fingerprints its whole set, and
+/// building JSON values for 41 entries only to sort their keys cost more than the hashing.
 pub(crate) fn fingerprint<'u>(
     uses: impl IntoIterator<Item = (&'u PolicyUse, Option<&'u [String]>)>,
 ) -> Result<String, EngineError> {
-    let fingerprint: Vec<serde_json::Value> = uses
-        .into_iter()
-        .map(|(u, tools)| {
-            // Each source file is hashed once (the policies of a namespace share it; the
-            // library's hashes were computed when Enact was built).
-            let file = &u.policy.file;
-            let source_sha256 = file.sha256.get_or_init(|| sha256_hex(file.text.as_bytes()));
-            let mut entry = serde_json::json!({
-                "policy": &*u.policy.id,
-                "source_sha256": source_sha256,
-                "args": u.args.iter().map(Value::to_json).collect::<Vec<_>>(),
-                "level": u.enforcement,
-            });
-            if let (Some(tools), Some(fields)) = (tools, entry.as_object_mut()) {
-                fields.insert("tools".into(), serde_json::json!(tools));
+    let mut hash = Sha256::new();
+    let mut entry = Vec::with_capacity(256);
+    hash.update(b"[");
+    for (index, (u, tools)) in uses.into_iter().enumerate() {
+        // Each source file is hashed once (the policies of a namespace share it; the
+        // library's hashes were computed when Enact was built).
+        let file = &u.policy.file;
+        let source_sha256 = file.sha256.get_or_init(|| sha256_hex(file.text.as_bytes()));
+        // The members in their canonical order (the keys' UTF-16 order is alphabetical here).
+        entry.clear();
+        entry.extend_from_slice(b"{\"args\":[");
+        for (position, arg) in u.args.iter().enumerate() {
+            if position > 0 {
+                entry.push(b',');
             }
-            entry
-        })
-        .collect();
-    let bytes = canonical_json(&serde_json::Value::Array(fingerprint))
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
-    Ok(sha256_hex(&bytes))
+            write_canonical(&arg.to_json(), &mut entry)
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+        entry.extend_from_slice(b"],\"level\":");
+        write_canonical_string(u.enforcement.name(), &mut entry);
+        entry.extend_from_slice(b",\"policy\":");
+        write_canonical_string(&u.policy.id, &mut entry);
+        entry.extend_from_slice(b",\"source_sha256\":");
+        write_canonical_string(source_sha256, &mut entry);
+        if let Some(tools) = tools {
+            entry.extend_from_slice(b",\"tools\":[");
+            for (position, tool) in tools.iter().enumerate() {
+                if position > 0 {
+                    entry.push(b',');
+                }
+                write_canonical_string(tool, &mut entry);
+            }
+            entry.push(b']');
+        }
+        entry.push(b'}');
+        if index > 0 {
+            hash.update(b",");
+        }
+        hash.update(&entry);
+    }
+    hash.update(b"]");
+    Ok(hex::encode(hash.finalize()))
 }
 
 /// The uses of one entry: a library policy, or every policy of a file.
@@ -120,4 +147,77 @@ pub fn split_levels(uses: &[PolicyUse]) -> (Vec<PolicyUse>, Vec<PolicyUse>) {
         .cloned()
         .collect();
     (run, action)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::policy::eval::Enforcement;
+    use crate::receipt::canonical::canonical_json;
+
+    /// The fingerprint's definition, written the plain way: the canonical JSON of an array of
+    /// objects, hashed.
+    fn by_definition(uses: &[(&PolicyUse, Option<&[String]>)]) -> String {
+        let entries: Vec<serde_json::Value> = uses
+            .iter()
+            .map(|(u, tools)| {
+                let mut entry = json!({
+                    "policy": &*u.policy.id,
+                    "source_sha256": sha256_hex(u.policy.file.text.as_bytes()),
+                    "args": u.args.iter().map(Value::to_json).collect::<Vec<_>>(),
+                    "level": u.enforcement,
+                });
+                if let Some(tools) = tools {
+                    entry["tools"] = json!(tools);
+                }
+                entry
+            })
+            .collect();
+        sha256_hex(&canonical_json(&json!(entries)).unwrap())
+    }
+
+    fn bound(id: &str, with: serde_json::Value, level: Enforcement) -> PolicyUse {
+        bind(&resolve(id).unwrap(), &Value::from(&with), level).unwrap()
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_hash_of_its_canonical_json() {
+        let paths = bound(
+            "access.require_clearance_for_path",
+            json!({"paths": ["/srv/\"secret\"\n", "/home/é"], "min_clearance": 3}),
+            Enforcement::Soft,
+        );
+        let plain = bound(
+            "coding_agent.block_terraform_destroy",
+            json!(null),
+            Enforcement::Hard,
+        );
+        let advisory = bound(
+            "git.require_branch_prefix",
+            json!(null),
+            Enforcement::Advisory,
+        );
+        let tools = vec!["Bash".to_string(), "mcp__db__query".to_string()];
+        let sets: Vec<Vec<(&PolicyUse, Option<&[String]>)>> = vec![
+            vec![],
+            vec![(&plain, None)],
+            vec![
+                (&paths, None),
+                (&plain, Some(&tools)),
+                (&advisory, Some(&[])),
+            ],
+            vec![(&advisory, None), (&paths, Some(&tools[..1]))],
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for set in sets {
+            let fingerprint = fingerprint(set.iter().copied()).unwrap();
+            assert_eq!(fingerprint, by_definition(&set));
+            assert!(
+                seen.insert(fingerprint),
+                "two different sets share a fingerprint"
+            );
+        }
+    }
 }

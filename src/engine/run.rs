@@ -212,7 +212,7 @@ fn check_overrides(overrides: &[(String, String)], setup: &PolicySetup) -> Resul
         if found.enforcement != Enforcement::Soft {
             return Err(EngineError::Usage(format!(
                 "--override {policy}: only soft policies can be overridden, and this one is {}",
-                enforcement_name(found.enforcement)
+                found.enforcement.name()
             )));
         }
         if reason.trim().is_empty() {
@@ -222,14 +222,6 @@ fn check_overrides(overrides: &[(String, String)], setup: &PolicySetup) -> Resul
         }
     }
     Ok(())
-}
-
-fn enforcement_name(level: Enforcement) -> &'static str {
-    match level {
-        Enforcement::Advisory => "advisory",
-        Enforcement::Soft => "soft",
-        Enforcement::Hard => "hard",
-    }
 }
 
 struct Runner<'p> {
@@ -794,7 +786,7 @@ pub fn record(result: &PolicyResult, stage: &str) -> PolicyRecord {
     PolicyRecord {
         policy: result.policy.to_string(),
         status: result.status.as_str().to_string(),
-        level: enforcement_name(result.level).to_string(),
+        level: result.level.name().to_string(),
         stage: stage.to_string(),
         reason: result.reason.clone(),
         evidence: result.evidence.to_json(),

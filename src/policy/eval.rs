@@ -146,6 +146,17 @@ pub enum Enforcement {
     Hard,
 }
 
+impl Enforcement {
+    /// The level as configs, receipts and fingerprints spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Enforcement::Advisory => "advisory",
+            Enforcement::Soft => "soft",
+            Enforcement::Hard => "hard",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyResult {
     pub policy: Arc<str>,

@@ -44,6 +44,16 @@ pub(crate) fn canonical_bytes<T: Serialize>(
     canonical_json(&value)
 }
 
+/// Appends the canonical JSON of `value` to `out`.
+pub(crate) fn write_canonical(value: &Json, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
+    write_value(value, out)
+}
+
+/// Appends `text` as a canonical JSON string to `out`.
+pub(crate) fn write_canonical_string(text: &str, out: &mut Vec<u8>) {
+    write_string(text, out);
+}
+
 fn write_value(value: &Json, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
     match value {
         Json::Null => out.extend_from_slice(b"null"),
