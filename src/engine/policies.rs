@@ -159,7 +159,9 @@ mod tests {
 
     /// The fingerprint's definition, written the plain way: the canonical JSON of an array of
     /// objects, hashed.
-    fn by_definition(uses: &[(&PolicyUse, Option<&[String]>)]) -> String {
+    type Entry<'u> = (&'u PolicyUse, Option<&'u [String]>);
+
+    fn by_definition(uses: &[Entry<'_>]) -> String {
         let entries: Vec<serde_json::Value> = uses
             .iter()
             .map(|(u, tools)| {
@@ -200,7 +202,7 @@ mod tests {
             Enforcement::Advisory,
         );
         let tools = vec!["Bash".to_string(), "mcp__db__query".to_string()];
-        let sets: Vec<Vec<(&PolicyUse, Option<&[String]>)>> = vec![
+        let sets: Vec<Vec<Entry<'_>>> = vec![
             vec![],
             vec![(&plain, None)],
             vec![
