@@ -96,7 +96,7 @@ fn program_bytes(namespace: &str, text: &str) -> Vec<u8> {
         );
         return Vec::new();
     }
-    postcard::to_stdvec(&checked.policies).unwrap_or_default()
+    policy::program::store_programs(&checked.policies).unwrap_or_default()
 }
 
 fn env(name: &str) -> Result<String, String> {

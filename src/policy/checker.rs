@@ -398,7 +398,7 @@ impl<'f> Compiler<'f> {
             },
             RuleKind::Approve { when, by, because } => RuleOp::Approve {
                 cond: self.condition(when),
-                by: by.as_ref().map(|b| self.expr(b).0),
+                by: by.as_ref().map(|b| Box::new(self.expr(b).0)),
                 message: self.message(because.as_ref(), rule.span, keyword, "because"),
             },
             RuleKind::Pass {
@@ -626,13 +626,13 @@ impl<'f> Compiler<'f> {
                     ast::QuantifierKind::Filter | ast::QuantifierKind::Map => Ty::List,
                 };
                 (
-                    Op::Quantifier {
+                    Op::Quantifier(Box::new(Quantifier {
                         kind: *kind,
                         slot,
                         var: var.name.clone(),
-                        list: Box::new(list_node),
-                        body: Box::new(body_node),
-                    },
+                        list: list_node,
+                        body: body_node,
+                    })),
                     ty,
                 )
             }
@@ -1180,11 +1180,11 @@ impl<'f> Compiler<'f> {
             }
         }
         (
-            Op::Lookup {
+            Op::Lookup(Box::new(Lookup {
                 system: system_ref,
                 query: query.name.clone(),
                 args: nodes,
-            },
+            })),
             Ty::Any,
         )
     }
@@ -1198,10 +1198,10 @@ fn children_are_constant(node: &Node) -> bool {
         Op::Const(_) => true,
         Op::Slot(_)
         | Op::Root(_)
-        | Op::Lookup { .. }
+        | Op::Lookup(_)
         | Op::HistoryCount { .. }
         | Op::HistoryActions { .. }
-        | Op::Quantifier { .. } => false,
+        | Op::Quantifier(_) => false,
         Op::Field(base, _) | Op::Not(base) | Op::Neg(base) => constant(base),
         Op::Index(a, b)
         | Op::And(a, b)
@@ -1308,12 +1308,13 @@ mod tests {
             | Op::And(a, b)
             | Op::Or(a, b)
             | Op::Coalesce(a, b)
-            | Op::Binary(_, a, b)
-            | Op::Quantifier {
-                list: a, body: b, ..
-            } => {
+            | Op::Binary(_, a, b) => {
                 walk(a);
                 walk(b);
+            }
+            Op::Quantifier(quantifier) => {
+                walk(&quantifier.list);
+                walk(&quantifier.body);
             }
             Op::If(a, b, c) => {
                 walk(a);
@@ -1321,9 +1322,8 @@ mod tests {
                 walk(c);
             }
             Op::Call(_, args) | Op::List(args) => args.iter().for_each(walk),
-            Op::Map(entries) | Op::Lookup { args: entries, .. } => {
-                entries.iter().for_each(|(_, v)| walk(v))
-            }
+            Op::Map(entries) => entries.iter().for_each(|(_, v)| walk(v)),
+            Op::Lookup(lookup) => lookup.args.iter().for_each(|(_, v)| walk(v)),
             Op::HistoryCount { query, predicate } => {
                 walk(&query.within);
                 query.workflow.iter().for_each(|w| walk(w));

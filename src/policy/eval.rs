@@ -795,13 +795,14 @@ impl<'a> Session<'a> {
                 }
                 Ok(value)
             }
-            Op::Quantifier {
-                kind,
-                slot,
-                var,
-                list,
-                body,
-            } => {
+            Op::Quantifier(quantifier) => {
+                let Quantifier {
+                    kind,
+                    slot,
+                    var,
+                    list,
+                    body,
+                } = &**quantifier;
                 let items = match self.eval(list, frame)? {
                     Value::List(items) => items,
                     other => {
@@ -869,11 +870,9 @@ impl<'a> Session<'a> {
                 }
                 Ok(Value::Map(Arc::new(map)))
             }
-            Op::Lookup {
-                system,
-                query,
-                args,
-            } => self.lookup(system, query, args, span, frame),
+            Op::Lookup(lookup) => {
+                self.lookup(&lookup.system, &lookup.query, &lookup.args, span, frame)
+            }
             Op::HistoryCount { query, predicate } => {
                 let (receipts, description) = self.history_read(query, frame)?;
                 let mut count: i64 = 0;

@@ -9,7 +9,7 @@ use super::ast;
 use super::checker::{self, Checked};
 use super::diagnostic::{Code, Diagnostic, did_you_mean};
 use super::eval::{Enforcement, PolicyUse};
-use super::program::CompiledPolicy;
+use super::program::{CompiledPolicy, load_programs};
 use super::source::SourceFile;
 use super::testing::{self, TestBlock};
 use super::value::Value;
@@ -386,7 +386,7 @@ fn precompiled(namespace: &str, source: &Arc<SourceFile>) -> Option<Vec<Arc<Comp
 
 /// Stored programs read back and tied to their source; none when the bytes are not programs.
 fn read_programs(bytes: &[u8], source: &Arc<SourceFile>) -> Option<Vec<Arc<CompiledPolicy>>> {
-    let policies: Vec<CompiledPolicy> = postcard::from_bytes(bytes).ok()?;
+    let policies = load_programs(bytes)?;
     let attached = policies.into_iter().map(|mut policy| {
         policy.attach(source);
         Arc::new(policy)
@@ -540,6 +540,7 @@ pub fn bind(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::program::{Op, RuleOp, store_programs};
     use crate::receipt::canonical::sha256_hex;
 
     /// The programs build.rs embedded are exactly what checking the sources here gives: every
@@ -590,7 +591,7 @@ mod tests {
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         let checked = checker::check_policies(&source, &parsed.file, "t");
         assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
-        let bytes = postcard::to_stdvec(&checked.policies).unwrap();
+        let bytes = store_programs(&checked.policies).unwrap();
         let read = read_programs(&bytes, &source).unwrap();
         assert_eq!(format!("{read:#?}"), format!("{:#?}", checked.policies));
         let debug = format!("{read:?}");
@@ -620,6 +621,30 @@ mod tests {
         let mut renamed = program.to_vec();
         renamed[at + name.len() - 1] = b'z';
         assert!(read_programs(&renamed, &source).is_none());
+        // Programs whose shared strings' table is missing: every index is out of range.
+        let (_, programs) = postcard::take_from_bytes::<Vec<&str>>(program).unwrap();
+        let mut untabled = postcard::to_stdvec(&Vec::<&str>::new()).unwrap();
+        untabled.extend_from_slice(programs);
+        assert!(read_programs(&untabled, &source).is_none());
+    }
+
+    #[test]
+    fn a_namespace_reads_each_shared_string_once() {
+        // Both policies start `let command = input.command`: one string, read once.
+        let field_name = |id: &str| {
+            let policy = builtin(id).unwrap();
+            let RuleOp::Let { value, .. } = &policy.rules[0].kind else {
+                panic!("{id} does not start with a let");
+            };
+            let Op::Field(_, name) = &value.op else {
+                panic!("{id} does not start by reading a field");
+            };
+            Arc::clone(name)
+        };
+        let first = field_name("coding_agent.block_terraform_destroy");
+        let second = field_name("coding_agent.block_drizzle_force_push");
+        assert_eq!(&*first, "command");
+        assert!(Arc::ptr_eq(&first, &second));
     }
 
     #[test]

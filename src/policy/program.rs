@@ -8,6 +8,7 @@
 //! by name, a glob or regular expression by its text, a place in the source by its line and
 //! column (the file is named by [`CompiledPolicy::attach`]).
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use globset::GlobMatcher;
@@ -23,7 +24,7 @@ use super::value::Value;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CompiledPolicy {
     /// `namespace.name`, e.g. `git.dont_push_to_main`.
-    #[serde(deserialize_with = "shared_str::deserialize")]
+    #[serde(with = "shared_str")]
     pub id: Arc<str>,
     pub name: String,
     pub doc: Vec<String>,
@@ -150,7 +151,8 @@ pub enum RuleOp {
     },
     Approve {
         cond: Node,
-        by: Option<Node>,
+        /// Boxed: few rules have one, and it would double the size of every rule.
+        by: Option<Box<Node>>,
         message: Message,
     },
     PassWhen {
@@ -269,45 +271,130 @@ impl<'de> Deserialize<'de> for Glob {
     }
 }
 
-/// `Arc<str>` read in one allocation: serde's own reads a `Box<str>` and copies it, and a
-/// program holds a shared string for every field it reads.
-mod shared_str {
-    use std::fmt;
-
-    use serde::de::Visitor;
+/// The shared strings of stored programs (`Arc<str>`: field names, constants, map keys), kept
+/// once per namespace. [`store_programs`] writes each distinct string once, in a table ahead of
+/// the programs, and each use as its index; [`load_programs`] reads the table into one `Arc`
+/// per string and every use as a clone of it. The library's programs name the same fields and
+/// commands hundreds of times, and a process reads them on every call. Outside those two
+/// functions (JSON, say) a shared string is written and read as itself.
+pub(crate) mod shared_str {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
 
     use super::*;
 
-    struct Shared;
+    pub(super) enum Table {
+        Writing {
+            index: HashMap<Arc<str>, u32>,
+            strings: Vec<Arc<str>>,
+        },
+        Reading(Vec<Arc<str>>),
+    }
 
-    impl Visitor<'_> for Shared {
-        type Value = Arc<str>;
+    thread_local! {
+        static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+    }
 
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string")
-        }
+    /// Runs `work` with `table` in use, and gives the table back.
+    pub(super) fn with_table<T>(table: Table, work: impl FnOnce() -> T) -> (T, Table) {
+        let outer = TABLE.with(|slot| slot.borrow_mut().replace(table));
+        let result = work();
+        let table = TABLE.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), outer));
+        (result, table.unwrap_or(Table::Reading(Vec::new())))
+    }
 
-        fn visit_str<E>(self, text: &str) -> Result<Arc<str>, E> {
-            Ok(Arc::from(text))
+    /// A string's index in the table being written; `None` when none is.
+    fn index_of(text: &Arc<str>) -> Option<u32> {
+        TABLE.with(|slot| match slot.borrow_mut().as_mut() {
+            Some(Table::Writing { index, strings }) => {
+                Some(*index.entry(Arc::clone(text)).or_insert_with(|| {
+                    strings.push(Arc::clone(text));
+                    u32::try_from(strings.len() - 1).unwrap_or(u32::MAX)
+                }))
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether a table is being read; the string at `at` in it (`Some(None)`: out of range).
+    fn from_table(at: u32) -> Option<Arc<str>> {
+        TABLE.with(|slot| match slot.borrow().as_ref() {
+            Some(Table::Reading(strings)) => strings.get(at as usize).cloned(),
+            _ => None,
+        })
+    }
+
+    fn reading() -> bool {
+        TABLE.with(|slot| matches!(slot.borrow().as_ref(), Some(Table::Reading(_))))
+    }
+
+    pub fn serialize<S: Serializer>(text: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        match index_of(text) {
+            Some(at) => s.serialize_u32(at),
+            None => s.serialize_str(text),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
-        d.deserialize_str(Shared)
+        if reading() {
+            let at = u32::deserialize(d)?;
+            from_table(at)
+                .ok_or_else(|| D::Error::custom(format!("no string {at} in the program's table")))
+        } else {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            Ok(Arc::from(&*text))
+        }
     }
 
-    #[derive(Deserialize)]
-    struct Key(#[serde(deserialize_with = "deserialize")] Arc<str>);
+    #[derive(Serialize, Deserialize)]
+    struct Key(#[serde(with = "self")] Arc<str>);
 
     /// Entries keyed by shared strings.
-    pub fn keyed<'de, D, T>(d: D) -> Result<Vec<(Arc<str>, T)>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: Deserialize<'de>,
-    {
-        let entries = Vec::<(Key, T)>::deserialize(d)?;
-        Ok(entries.into_iter().map(|(Key(k), v)| (k, v)).collect())
+    pub mod keyed {
+        use super::*;
+
+        pub fn serialize<S, T>(entries: &[(Arc<str>, T)], s: S) -> Result<S::Ok, S::Error>
+        where
+            S: Serializer,
+            T: Serialize,
+        {
+            s.collect_seq(entries.iter().map(|(k, v)| (Key(Arc::clone(k)), v)))
+        }
+
+        pub fn deserialize<'de, D, T>(d: D) -> Result<Vec<(Arc<str>, T)>, D::Error>
+        where
+            D: Deserializer<'de>,
+            T: Deserialize<'de>,
+        {
+            let entries = Vec::<(Key, T)>::deserialize(d)?;
+            Ok(entries.into_iter().map(|(Key(k), v)| (k, v)).collect())
+        }
     }
+}
+
+/// The stored form of checked policies: their shared strings' table, then the programs.
+pub fn store_programs(policies: &[Arc<CompiledPolicy>]) -> Result<Vec<u8>, postcard::Error> {
+    let writing = shared_str::Table::Writing {
+        index: HashMap::new(),
+        strings: Vec::new(),
+    };
+    let (programs, table) = shared_str::with_table(writing, || postcard::to_stdvec(policies));
+    let shared_str::Table::Writing { strings, .. } = table else {
+        return Err(postcard::Error::SerializeBufferFull);
+    };
+    let strings: Vec<&str> = strings.iter().map(|s| &**s).collect();
+    let mut bytes = postcard::to_stdvec(&strings)?;
+    bytes.extend_from_slice(&programs?);
+    Ok(bytes)
+}
+
+/// Policies read back from [`store_programs`]' bytes; none when they are not such bytes.
+pub fn load_programs(bytes: &[u8]) -> Option<Vec<CompiledPolicy>> {
+    let (strings, programs) = postcard::take_from_bytes::<Vec<&str>>(bytes).ok()?;
+    let strings = strings.into_iter().map(Arc::from).collect();
+    let reading = shared_str::Table::Reading(strings);
+    let (policies, _) = shared_str::with_table(reading, || postcard::from_bytes(programs));
+    policies.ok()
 }
 
 /// A function of the table, stored by name.
@@ -338,9 +425,9 @@ mod stored_value {
         Bool(bool),
         Int(i64),
         Float(f64),
-        Str(#[serde(deserialize_with = "shared_str::deserialize")] Arc<str>),
+        Str(#[serde(with = "shared_str")] Arc<str>),
         List(Vec<Stored>),
-        Map(#[serde(deserialize_with = "shared_str::keyed")] Vec<(Arc<str>, Stored)>),
+        Map(#[serde(with = "shared_str::keyed")] Vec<(Arc<str>, Stored)>),
         Duration(i64),
         TimeOfDay(u32),
         /// Seconds and nanoseconds since the epoch.
@@ -427,10 +514,7 @@ pub enum Op {
     Const(#[serde(with = "stored_value")] Value),
     Slot(usize),
     Root(Root),
-    Field(
-        Box<Node>,
-        #[serde(deserialize_with = "shared_str::deserialize")] Arc<str>,
-    ),
+    Field(Box<Node>, #[serde(with = "shared_str")] Arc<str>),
     Index(Box<Node>, Box<Node>),
     Not(Box<Node>),
     Neg(Box<Node>),
@@ -445,22 +529,13 @@ pub enum Op {
         #[serde(with = "builtin_by_name")] &'static Builtin,
         Vec<Node>,
     ),
-    Quantifier {
-        kind: QuantifierKind,
-        slot: usize,
-        var: String,
-        list: Box<Node>,
-        body: Box<Node>,
-    },
+    /// Boxed whole, as `Lookup` is: the rare large variants would otherwise set the size of
+    /// every node of every program.
+    Quantifier(Box<Quantifier>),
     If(Box<Node>, Box<Node>, Box<Node>),
     List(Vec<Node>),
-    Map(#[serde(deserialize_with = "shared_str::keyed")] Vec<(Arc<str>, Node)>),
-    Lookup {
-        system: SystemRef,
-        query: String,
-        #[serde(deserialize_with = "shared_str::keyed")]
-        args: Vec<(Arc<str>, Node)>,
-    },
+    Map(#[serde(with = "shared_str::keyed")] Vec<(Arc<str>, Node)>),
+    Lookup(Box<Lookup>),
     HistoryCount {
         query: HistoryArgs,
         /// Slot of `receipt` and the predicate over it.
@@ -470,6 +545,23 @@ pub enum Op {
         query: HistoryArgs,
         action: Option<Box<Node>>,
     },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Quantifier {
+    pub kind: QuantifierKind,
+    pub slot: usize,
+    pub var: String,
+    pub list: Node,
+    pub body: Node,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Lookup {
+    pub system: SystemRef,
+    pub query: String,
+    #[serde(with = "shared_str::keyed")]
+    pub args: Vec<(Arc<str>, Node)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
