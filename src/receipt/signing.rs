@@ -123,6 +123,36 @@ pub struct Sealed {
     pub document: Vec<u8>,
     /// SHA-256 of the signed content (the receipt without `signature`): the chain hash.
     pub chain_sha256: String,
+    /// Whether every number was already in its canonical form, so that the document reads
+    /// back as the receipt that was signed.
+    numbers_canonical: bool,
+}
+
+impl Sealed {
+    /// The signed receipt as a reader of `document` will see it: numbers in their canonical
+    /// form (`1.0` reads back as `1`). Parsed again only when some number changes, which
+    /// spares every hook call a parse of its own receipt.
+    pub fn read_back(&self, signed: Receipt) -> Result<Receipt, serde_json::Error> {
+        if self.numbers_canonical {
+            Ok(signed)
+        } else {
+            serde_json::from_slice(&self.document)
+        }
+    }
+}
+
+/// Whether every number in `value` is an integer the canonical form writes as itself.
+fn numbers_canonical(value: &Json) -> bool {
+    const EXACT: u64 = 1 << 53;
+    match value {
+        Json::Number(n) => {
+            n.as_u64().is_some_and(|n| n <= EXACT)
+                || n.as_i64().is_some_and(|n| n.unsigned_abs() <= EXACT)
+        }
+        Json::Array(items) => items.iter().all(numbers_canonical),
+        Json::Object(members) => members.values().all(numbers_canonical),
+        Json::Null | Json::Bool(_) | Json::String(_) => true,
+    }
 }
 
 /// Signs and verifies with HMAC-SHA256. Receipts are MACed over their canonical bytes as the
@@ -190,6 +220,7 @@ impl Signer {
         };
         fields.remove(SIGNATURE_FIELD);
         fields.remove(DIGESTS_FIELD);
+        let numbers_canonical = fields.values().all(numbers_canonical);
         // Each member is canonicalised once: its bytes give its digest, and the signed bytes
         // and the document are assembled from them.
         let members = member_bytes(&fields)?;
@@ -215,6 +246,7 @@ impl Signer {
         Ok(Sealed {
             document,
             chain_sha256: sha256_hex(&signed),
+            numbers_canonical,
         })
     }
 
@@ -326,7 +358,30 @@ fn field_digest(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::receipt::test_support::{receipt, signer};
     use serde_json::json;
+
+    #[test]
+    fn a_sealed_receipt_reads_back_as_its_document_does() {
+        let payloads = [
+            json!({"path": "notes/today.md", "count": 3, "negative": -7, "nested": [{"n": 9007199254740992_u64}]}),
+            json!({"ratio": 1.5}),
+            json!({"whole": 1.0}),
+            json!({"big": 9007199254740993_u64}),
+            json!({"deep": [{"list": [-9007199254740993_i64]}]}),
+        ];
+        for payload in payloads {
+            let mut signed = receipt(payload.clone());
+            let sealed = signer().sign(&mut signed).unwrap();
+            let parsed: Receipt = serde_json::from_slice(&sealed.document).unwrap();
+            let read = sealed.read_back(signed).unwrap();
+            assert_eq!(read, parsed, "{payload}");
+        }
+        // `1.0` is written `1`, and reads back as the integer.
+        let mut signed = receipt(json!({"whole": 1.0}));
+        let sealed = signer().sign(&mut signed).unwrap();
+        assert!(sealed.read_back(signed).unwrap().payload["whole"].is_u64());
+    }
 
     fn hmac_hex(key: &[u8], message: &[u8]) -> String {
         let signer = Signer::new(&Secret::from_bytes(key.to_vec(), true).unwrap());

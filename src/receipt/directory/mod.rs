@@ -257,8 +257,9 @@ impl ReceiptStore for DirectoryStore {
             .map_err(|message| self.damaged(message))?;
         let sealed = signer.sign(&mut receipt)?;
         // What is returned is what a reader will parse (numbers in their canonical form).
-        let stored: Receipt =
-            serde_json::from_slice(&sealed.document).map_err(|error| ReceiptError::Canonical {
+        let stored = sealed
+            .read_back(receipt)
+            .map_err(|error| ReceiptError::Canonical {
                 what: format!("receipt {run_id}"),
                 message: error.to_string(),
             })?;

@@ -283,7 +283,8 @@ impl ReceiptStore for PostgresStore {
             message,
         };
         // What is returned is what a reader will parse (numbers in their canonical form).
-        let stored: Receipt = serde_json::from_slice(&sealed.document)
+        let stored = sealed
+            .read_back(receipt)
             .map_err(|error| unusable(error.to_string()))?;
         let columns =
             Columns::of_document(&sealed.document, &sealed.chain_sha256).map_err(unusable)?;
