@@ -261,10 +261,7 @@ pub fn judge(
         .as_deref()
         .map(|c| canonical_dir(Path::new(c)))
         .unwrap_or_else(|| site.project_root.clone());
-    let base = PathBase {
-        cwd: cwd.clone(),
-        home: site.home.clone(),
-    };
+    let base = PathBase::new(cwd.clone(), site.home.clone());
     let action = match map_tool(event, &base) {
         Ok(action) => action,
         Err(error) => {

@@ -222,10 +222,7 @@ mod tests {
     }
 
     fn pushed_with_home(script: &str, cwd: &Path, home: &Path) -> Vec<String> {
-        let base = PathBase {
-            cwd: cwd.display().to_string(),
-            home: home.display().to_string(),
-        };
+        let base = PathBase::new(cwd.display().to_string(), home.display().to_string());
         pushed_branches(&shell::commands(script).unwrap(), &base)
     }
 

@@ -149,10 +149,7 @@ mod tests {
     use crate::hook::tools::map_tool;
 
     fn judge(tool: &str, input: serde_json::Value) -> Option<String> {
-        let base = PathBase {
-            cwd: "/nonexistent-enact/p".into(),
-            home: "/nonexistent-enact/home".into(),
-        };
+        let base = PathBase::new("/nonexistent-enact/p", "/nonexistent-enact/home");
         let event = HookEvent {
             session_id: None,
             transcript_path: None,

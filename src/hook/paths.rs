@@ -3,6 +3,8 @@
 //! exists — so `link/../.env`, `./../proj/.env` and a symlink named `notes.txt` pointing at
 //! `~/.ssh/id_rsa` are judged as the files they are.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use crate::policy::builtins::path::{collapse, expand};
@@ -14,9 +16,20 @@ pub struct PathBase {
     pub cwd: String,
     /// The home directory `~` and `$HOME` expand to.
     pub home: String,
+    /// Directories already resolved for this event: every word of a command is tried as a
+    /// path, and most share the working directory as their longest existing prefix.
+    resolved: RefCell<HashMap<PathBuf, PathBuf>>,
 }
 
 impl PathBase {
+    pub fn new(cwd: impl Into<String>, home: impl Into<String>) -> PathBase {
+        PathBase {
+            cwd: cwd.into(),
+            home: home.into(),
+            resolved: RefCell::default(),
+        }
+    }
+
     /// `path` as written in a command run from `dir` (`cd`, `git -C`): expanded and absolute,
     /// not resolved.
     pub fn within(&self, dir: &Path, path: &str) -> String {
@@ -28,28 +41,44 @@ impl PathBase {
         // Expansion and joining first, on the text as written; `..` is left for the resolver
         // below, because `link/..` is the parent of the link's target, not the link's directory.
         let absolute = expand(path, &self.cwd, &self.home);
-        match resolve_existing(Path::new(&absolute)) {
+        match self.resolve_existing(Path::new(&absolute)) {
             Some(resolved) => collapse(&resolved.to_string_lossy()),
             None => collapse(&absolute),
         }
     }
-}
 
-/// The longest prefix of `path` that exists, resolved by the filesystem (symlinks followed,
-/// `..` taken physically), with the components that do not exist yet appended. `None` when not
-/// even `/` resolves.
-fn resolve_existing(path: &Path) -> Option<PathBuf> {
-    let components: Vec<Component<'_>> = path.components().collect();
-    for split in (1..=components.len()).rev() {
-        let (head, tail) = components.split_at(split);
-        let prefix: PathBuf = head.iter().collect();
-        if let Ok(resolved) = std::fs::canonicalize(&prefix) {
+    /// The longest prefix of `path` that exists, resolved by the filesystem (symlinks
+    /// followed, `..` taken physically), with the components that do not exist yet appended.
+    /// `None` when not even `/` resolves. A prefix that does not exist costs one `lstat`
+    /// (the resolver would walk it component by component only to fail); a directory that
+    /// does is resolved once per event.
+    fn resolve_existing(&self, path: &Path) -> Option<PathBuf> {
+        let components: Vec<Component<'_>> = path.components().collect();
+        for split in (1..=components.len()).rev() {
+            let (head, tail) = components.split_at(split);
+            let prefix: PathBuf = head.iter().collect();
+            let known = self.resolved.borrow().get(&prefix).cloned();
+            let resolved = match known {
+                Some(resolved) => resolved,
+                None => {
+                    if std::fs::symlink_metadata(&prefix).is_err() {
+                        continue;
+                    }
+                    let Ok(resolved) = std::fs::canonicalize(&prefix) else {
+                        continue;
+                    };
+                    if split < components.len() {
+                        self.resolved.borrow_mut().insert(prefix, resolved.clone());
+                    }
+                    resolved
+                }
+            };
             let mut full = resolved;
             full.extend(tail);
             return Some(full);
         }
+        None
     }
-    None
 }
 
 #[cfg(test)]
@@ -57,10 +86,7 @@ mod tests {
     use super::*;
 
     fn base(cwd: &Path) -> PathBase {
-        PathBase {
-            cwd: cwd.to_string_lossy().into_owned(),
-            home: "/home/dev".into(),
-        }
+        PathBase::new(cwd.to_string_lossy(), "/home/dev")
     }
 
     #[test]
@@ -112,5 +138,16 @@ mod tests {
         );
         // A path that does not exist at all is normalised lexically.
         assert_eq!(b.canonical("nope/../x"), format!("{r}/proj/x"));
+        // Several missing components under a symlinked directory, after its other paths.
+        assert_eq!(
+            b.canonical("docs/link/a/b/c.txt"),
+            format!("{r}/secret/a/b/c.txt")
+        );
+        // A link whose target is missing is kept as written under its resolved directory.
+        std::os::unix::fs::symlink(root.join("gone"), root.join("proj/docs/dangling")).unwrap();
+        assert_eq!(
+            b.canonical("docs/dangling"),
+            format!("{r}/proj/docs/dangling")
+        );
     }
 }

@@ -296,10 +296,7 @@ mod tests {
     }
 
     fn map(tool: &str, input: Json) -> Result<ToolAction, ToolError> {
-        let base = PathBase {
-            cwd: "/nonexistent-enact/proj".into(),
-            home: "/nonexistent-enact/home".into(),
-        };
+        let base = PathBase::new("/nonexistent-enact/proj", "/nonexistent-enact/home");
         map_tool(&event(tool, input), &base)
     }
 
