@@ -312,7 +312,7 @@ impl<'f> Compiler<'f> {
             params,
             levels,
             scopes,
-            rules,
+            rules: rules.into(),
             slot_count: self.slot_count,
             file: Arc::clone(self.file),
             span: policy.span,
@@ -1339,7 +1339,7 @@ mod tests {
 
     fn policy_regexes(policy: &CompiledPolicy) -> Vec<&LazyRegex> {
         let mut out = Vec::new();
-        for rule in &policy.rules {
+        for rule in policy.rules.iter().flatten() {
             let (cond, message) = match &rule.kind {
                 RuleOp::Let { value, .. } => (Some(value), None),
                 RuleOp::Deny { cond, message }

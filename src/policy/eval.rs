@@ -461,13 +461,29 @@ impl<'a> Session<'a> {
         let mut final_pass: Option<(String, &CompiledRule)> = None;
         let mut decided: Option<PolicyResult> = None;
 
-        for rule in &policy.rules {
+        for (number, rule) in (1..).zip(policy.rules.iter()) {
             if decided.is_some() || final_pass.is_some() {
-                if let Some(trace) = trace.as_deref_mut() {
+                // A stored rule is read when reached: the ones after the decision are read
+                // only to trace them.
+                let Some(trace) = trace.as_deref_mut() else {
+                    break;
+                };
+                if let Ok(rule) = rule {
                     trace.push(self.trace(policy, rule, None, RuleOutcome::NotReached, None));
                 }
                 continue;
             }
+            let rule = match rule {
+                Ok(rule) => rule,
+                Err(unreadable) => {
+                    let reason = format!(
+                        "cannot evaluate rule {number} of {}: {unreadable}",
+                        policy.id
+                    );
+                    decided = Some(result(Status::Error, reason, Value::Null, &policy.location));
+                    continue;
+                }
+            };
             frame.witnesses.clear();
             let (value, outcome, message) = match self.rule(rule, &mut frame) {
                 Err(error) => {

@@ -385,7 +385,10 @@ fn precompiled(namespace: &str, source: &Arc<SourceFile>) -> Option<Vec<Arc<Comp
 }
 
 /// Stored programs read back and tied to their source; none when the bytes are not programs.
-fn read_programs(bytes: &[u8], source: &Arc<SourceFile>) -> Option<Vec<Arc<CompiledPolicy>>> {
+fn read_programs(
+    bytes: &'static [u8],
+    source: &Arc<SourceFile>,
+) -> Option<Vec<Arc<CompiledPolicy>>> {
     let policies = load_programs(bytes)?;
     let attached = policies.into_iter().map(|mut policy| {
         policy.attach(source);
@@ -540,7 +543,10 @@ pub fn bind(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::program::{Op, RuleOp, store_programs};
+    use crate::policy::eval::{
+        Context, NoHistory, NoLookups, PolicyResult, Request, Session, Status,
+    };
+    use crate::policy::program::{Op, RuleOp, UnreadableRule, store_programs};
     use crate::receipt::canonical::sha256_hex;
 
     /// The programs build.rs embedded are exactly what checking the sources here gives: every
@@ -592,7 +598,7 @@ mod tests {
         let checked = checker::check_policies(&source, &parsed.file, "t");
         assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
         let bytes = store_programs(&checked.policies).unwrap();
-        let read = read_programs(&bytes, &source).unwrap();
+        let read = read_programs(Box::leak(bytes.into_boxed_slice()), &source).unwrap();
         assert_eq!(format!("{read:#?}"), format!("{:#?}", checked.policies));
         let debug = format!("{read:?}");
         for piece in [
@@ -615,17 +621,81 @@ mod tests {
         let source = SourceFile::new(format!("builtin:{namespace}.enact"), "");
         assert!(read_programs(program, &source).is_some());
         assert!(read_programs(&program[..program.len() / 2], &source).is_none());
-        // A function stored by a name the table does not have.
-        let name = b"shell.commands";
-        let at = program.windows(name.len()).position(|w| w == name).unwrap();
-        let mut renamed = program.to_vec();
-        renamed[at + name.len() - 1] = b'z';
-        assert!(read_programs(&renamed, &source).is_none());
         // Programs whose shared strings' table is missing: every index is out of range.
         let (_, programs) = postcard::take_from_bytes::<Vec<&str>>(program).unwrap();
         let mut untabled = postcard::to_stdvec(&Vec::<&str>::new()).unwrap();
         untabled.extend_from_slice(programs);
-        assert!(read_programs(&untabled, &source).is_none());
+        assert!(read_programs(Box::leak(untabled.into_boxed_slice()), &source).is_none());
+    }
+
+    /// A request that leaves `block_terraform_destroy` on its second rule, or takes it to its
+    /// third, which calls `shell.commands`.
+    fn terraform_result(policy: &Arc<CompiledPolicy>, command: Option<&str>) -> PolicyResult {
+        let payload = command.map_or(Value::empty_map(), |c| {
+            Value::map([("command", Value::Str(Arc::from(c)))])
+        });
+        let request = Request {
+            actor: Value::Null,
+            workflow: Value::Null,
+            payload,
+            plan: Value::list([]),
+            now: chrono::Utc::now(),
+            env: Value::empty_map(),
+            workspace: "/w".into(),
+            home: "/h".into(),
+        };
+        let use_ = bind(policy, &Value::Null, Enforcement::Hard).unwrap();
+        Session::new(&Context::run(&request), &NoLookups, &NoHistory).evaluate(&use_)
+    }
+
+    #[test]
+    fn stored_rules_are_read_when_reached_and_an_unreadable_one_errors() {
+        let (namespace, _, _, program) = build::PRECOMPILED
+            .iter()
+            .find(|(name, ..)| *name == "coding_agent")
+            .unwrap();
+        let source = SourceFile::new(format!("builtin:{namespace}.enact"), "");
+        // The first call of `shell.commands` (in `block_terraform_destroy`'s third rule),
+        // renamed to a function the table does not have.
+        let name = b"shell.commands";
+        let at = program.windows(name.len()).position(|w| w == name).unwrap();
+        let mut renamed = program.to_vec();
+        renamed[at + name.len() - 1] = b'z';
+        let policies = read_programs(Box::leak(renamed.into_boxed_slice()), &source).unwrap();
+        let policy = policies
+            .iter()
+            .find(|p| &*p.id == "coding_agent.block_terraform_destroy")
+            .unwrap();
+        // Without a command the policy passes on its second rule: the third is never read.
+        let passed = terraform_result(policy, None);
+        assert_eq!(passed.status, Status::Pass, "{passed:?}");
+        // With one, the third rule is reached, does not read back, and the policy errors.
+        let errored = terraform_result(policy, Some("terraform destroy"));
+        assert_eq!(errored.status, Status::Error, "{errored:?}");
+        assert!(
+            errored
+                .reason
+                .contains("rule 3 of coding_agent.block_terraform_destroy"),
+            "{}",
+            errored.reason
+        );
+        assert!(
+            errored.reason.contains("rebuild Enact"),
+            "{}",
+            errored.reason
+        );
+        let unreadable: Vec<UnreadableRule> = policies
+            .iter()
+            .flat_map(|p| p.rules.iter().filter_map(Result::err))
+            .collect();
+        assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+        // The same policy as compiled in decides both requests.
+        let intact = builtin("coding_agent.block_terraform_destroy").unwrap();
+        assert_eq!(terraform_result(&intact, None).status, Status::Pass);
+        assert_eq!(
+            terraform_result(&intact, Some("terraform destroy")).status,
+            Status::Block
+        );
     }
 
     #[test]
@@ -633,7 +703,10 @@ mod tests {
         // Both policies start `let command = input.command`: one string, read once.
         let field_name = |id: &str| {
             let policy = builtin(id).unwrap();
-            let RuleOp::Let { value, .. } = &policy.rules[0].kind else {
+            let Some(Ok(rule)) = policy.rules.get(0) else {
+                panic!("{id} has no first rule");
+            };
+            let RuleOp::Let { value, .. } = &rule.kind else {
                 panic!("{id} does not start with a let");
             };
             let Op::Field(_, name) = &value.op else {

@@ -9,7 +9,7 @@
 //! column (the file is named by [`CompiledPolicy::attach`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use globset::GlobMatcher;
 use serde::de::Error as _;
@@ -31,7 +31,7 @@ pub struct CompiledPolicy {
     pub params: Vec<ParamSpec>,
     pub levels: Levels,
     pub scopes: Vec<CompiledScope>,
-    pub rules: Vec<CompiledRule>,
+    pub rules: Rules,
     /// Parameters first, then `let`s and quantifier variables.
     pub slot_count: usize,
     #[serde(skip, default = "unattached")]
@@ -51,9 +51,220 @@ impl CompiledPolicy {
     pub fn attach(&mut self, file: &Arc<SourceFile>) {
         self.file = Arc::clone(file);
         self.location.file = Arc::clone(&file.name);
-        for rule in &mut self.rules {
-            rule.location.file = Arc::clone(&file.name);
+        self.rules.attach(&file.name);
+    }
+}
+
+/// A policy's rules. A checked policy holds them as they are. A stored one keeps each rule's
+/// bytes and reads it the first time it is reached: most of the library's policies settle a
+/// request on their first rules (a Read call has no `command`, and every shell policy passes
+/// at once), so a hook call never reads most of what the library stores.
+pub struct Rules {
+    cells: Box<[Cell]>,
+}
+
+enum Cell {
+    Ready(CompiledRule),
+    Stored(Box<StoredRule>),
+}
+
+struct StoredRule {
+    bytes: StoredBytes,
+    strings: Arc<[Arc<str>]>,
+    file: Arc<str>,
+    read: OnceLock<Result<CompiledRule, UnreadableRule>>,
+}
+
+enum StoredBytes {
+    /// A slice of the programs compiled into Enact.
+    Static(&'static [u8]),
+    Owned(Box<[u8]>),
+}
+
+/// A stored rule whose bytes do not read back: the policy errors, which blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableRule(pub String);
+
+impl std::fmt::Display for UnreadableRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "its stored program does not read back ({}); rebuild Enact",
+            self.0
+        )
+    }
+}
+
+impl From<Vec<CompiledRule>> for Rules {
+    fn from(rules: Vec<CompiledRule>) -> Rules {
+        Rules {
+            cells: rules.into_iter().map(Cell::Ready).collect(),
         }
+    }
+}
+
+impl Rules {
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The rules in order, each read when the iterator reaches it.
+    pub fn iter(&self) -> impl Iterator<Item = Result<&CompiledRule, UnreadableRule>> {
+        self.cells.iter().map(Cell::rule)
+    }
+
+    /// The rule at `index`, read if it was not yet.
+    pub fn get(&self, index: usize) -> Option<Result<&CompiledRule, UnreadableRule>> {
+        self.cells.get(index).map(Cell::rule)
+    }
+
+    fn attach(&mut self, file: &Arc<str>) {
+        for cell in self.cells.iter_mut() {
+            match cell {
+                Cell::Ready(rule) => rule.location.file = Arc::clone(file),
+                Cell::Stored(stored) => {
+                    stored.file = Arc::clone(file);
+                    if let Some(Ok(rule)) = stored.read.get_mut() {
+                        rule.location.file = Arc::clone(file);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Cell {
+    fn rule(&self) -> Result<&CompiledRule, UnreadableRule> {
+        match self {
+            Cell::Ready(rule) => Ok(rule),
+            Cell::Stored(stored) => stored
+                .read
+                .get_or_init(|| stored.read_rule())
+                .as_ref()
+                .map_err(Clone::clone),
+        }
+    }
+}
+
+impl StoredRule {
+    fn read_rule(&self) -> Result<CompiledRule, UnreadableRule> {
+        let bytes = match &self.bytes {
+            StoredBytes::Static(bytes) => bytes,
+            StoredBytes::Owned(bytes) => &bytes[..],
+        };
+        let table = shared_str::Table::Reading(Arc::clone(&self.strings));
+        let (rule, _) =
+            shared_str::with_table(table, || postcard::from_bytes::<CompiledRule>(bytes));
+        let mut rule = rule.map_err(|error| UnreadableRule(error.to_string()))?;
+        rule.location.file = Arc::clone(&self.file);
+        Ok(rule)
+    }
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        for rule in self.iter() {
+            match rule {
+                Ok(rule) => list.entry(rule),
+                Err(error) => list.entry(&error),
+            };
+        }
+        list.finish()
+    }
+}
+
+/// Each rule is stored as its own bytes (written with the table of the programs around it),
+/// so that it can be read alone.
+impl Serialize for Rules {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for rule in self.iter() {
+            let rule = rule.map_err(S::Error::custom)?;
+            let bytes = postcard::to_stdvec(rule).map_err(S::Error::custom)?;
+            seq.serialize_element(&serde_bytes_ref(&bytes))?;
+        }
+        seq.end()
+    }
+}
+
+/// Bytes written as bytes, not as a sequence of numbers.
+fn serde_bytes_ref(bytes: &[u8]) -> impl Serialize + '_ {
+    struct Bytes<'b>(&'b [u8]);
+    impl Serialize for Bytes<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+    Bytes(bytes)
+}
+
+impl<'de> Deserialize<'de> for Rules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Rules, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Rules;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a policy's stored rules")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Rules, A::Error> {
+                let strings = shared_str::reading_table().ok_or_else(|| {
+                    A::Error::custom("stored rules are read only with their programs' strings")
+                })?;
+                let mut cells = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(StoredSlice(bytes)) = seq.next_element()? {
+                    cells.push(Cell::Stored(Box::new(StoredRule {
+                        bytes,
+                        strings: Arc::clone(&strings),
+                        file: Arc::default(),
+                        read: OnceLock::new(),
+                    })));
+                }
+                Ok(Rules {
+                    cells: cells.into_boxed_slice(),
+                })
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
+
+/// One rule's bytes: borrowed from the programs compiled into Enact when they are what is read
+/// ([`load_programs`] says so), copied otherwise.
+struct StoredSlice(StoredBytes);
+
+impl<'de> Deserialize<'de> for StoredSlice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StoredSlice, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StoredSlice;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a rule's bytes")
+            }
+
+            fn visit_borrowed_bytes<E>(self, bytes: &'de [u8]) -> Result<StoredSlice, E> {
+                Ok(StoredSlice(match shared_str::static_slice(bytes) {
+                    Some(bytes) => StoredBytes::Static(bytes),
+                    None => StoredBytes::Owned(bytes.into()),
+                }))
+            }
+
+            fn visit_bytes<E>(self, bytes: &[u8]) -> Result<StoredSlice, E> {
+                Ok(StoredSlice(StoredBytes::Owned(bytes.into())))
+            }
+        }
+        d.deserialize_bytes(Visit)
     }
 }
 
@@ -288,11 +499,38 @@ pub(crate) mod shared_str {
             index: HashMap<Arc<str>, u32>,
             strings: Vec<Arc<str>>,
         },
-        Reading(Vec<Arc<str>>),
+        Reading(Arc<[Arc<str>]>),
     }
 
     thread_local! {
         static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+        /// The programs being read, when they are compiled into Enact: stored rules borrow
+        /// their bytes from it.
+        static STATIC_BLOB: std::cell::Cell<Option<&'static [u8]>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// Runs `work` with `blob` known as the static bytes being read.
+    pub(super) fn with_static_blob<T>(blob: &'static [u8], work: impl FnOnce() -> T) -> T {
+        let outer = STATIC_BLOB.with(|slot| slot.replace(Some(blob)));
+        let result = work();
+        STATIC_BLOB.with(|slot| slot.set(outer));
+        result
+    }
+
+    /// `bytes` as a slice of the static blob being read, when it lies within it.
+    pub(super) fn static_slice(bytes: &[u8]) -> Option<&'static [u8]> {
+        let blob = STATIC_BLOB.with(std::cell::Cell::get)?;
+        let offset = (bytes.as_ptr() as usize).checked_sub(blob.as_ptr() as usize)?;
+        blob.get(offset..offset.checked_add(bytes.len())?)
+            .filter(|slice| slice.as_ptr() == bytes.as_ptr())
+    }
+
+    /// The table being read, shared.
+    pub(super) fn reading_table() -> Option<Arc<[Arc<str>]>> {
+        TABLE.with(|slot| match slot.borrow().as_ref() {
+            Some(Table::Reading(strings)) => Some(Arc::clone(strings)),
+            _ => None,
+        })
     }
 
     /// Runs `work` with `table` in use, and gives the table back.
@@ -300,7 +538,7 @@ pub(crate) mod shared_str {
         let outer = TABLE.with(|slot| slot.borrow_mut().replace(table));
         let result = work();
         let table = TABLE.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), outer));
-        (result, table.unwrap_or(Table::Reading(Vec::new())))
+        (result, table.unwrap_or(Table::Reading(Arc::from([]))))
     }
 
     /// A string's index in the table being written; `None` when none is.
@@ -389,11 +627,14 @@ pub fn store_programs(policies: &[Arc<CompiledPolicy>]) -> Result<Vec<u8>, postc
 }
 
 /// Policies read back from [`store_programs`]' bytes; none when they are not such bytes.
-pub fn load_programs(bytes: &[u8]) -> Option<Vec<CompiledPolicy>> {
+/// The rules are read lazily, from `bytes` themselves (see [`Rules`]).
+pub fn load_programs(bytes: &'static [u8]) -> Option<Vec<CompiledPolicy>> {
     let (strings, programs) = postcard::take_from_bytes::<Vec<&str>>(bytes).ok()?;
     let strings = strings.into_iter().map(Arc::from).collect();
     let reading = shared_str::Table::Reading(strings);
-    let (policies, _) = shared_str::with_table(reading, || postcard::from_bytes(programs));
+    let (policies, _) = shared_str::with_static_blob(bytes, || {
+        shared_str::with_table(reading, || postcard::from_bytes(programs))
+    });
     policies.ok()
 }
 
