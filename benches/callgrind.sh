@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instruction counts (valgrind --tool=callgrind), so a regression shows without wall-clock noise:
 # the same binary, input and environment give the same count whatever else the machine does.
-#   - one `enact hook claude-code` call, allow and deny, whole process (needs the hook: prints
-#     "n/a" until `enact hook` exists);
+#   - one `enact hook claude-code` call, whole process: a Bash call allowed and one denied, and a
+#     Read allowed (needs the hook: prints "n/a" until `enact hook` exists);
 #   - evaluating the whole built-in library once at action level, and one decision of the
 #     20-policy scenario by Enact and by Cedar (benches/compare/), each as the difference between
 #     running K+1 and 1 evaluations after loading, divided by K: loading is left out;
@@ -55,12 +55,16 @@ if "$BIN" hook --help >/dev/null 2>&1; then
   }
   event 'cargo test --workspace -q' > allow.json
   event 'terraform destroy -auto-approve' > deny.json
+  printf '{"session_id": "bench", "transcript_path": "%s/t.jsonl", "cwd": "%s", "hook_event_name": "PreToolUse", "tool_name": "Read", "tool_input": {"file_path": "%s/src/main.rs"}}\n' \
+    "$work" "$work" "$work" > read.json
   "$BIN" hook claude-code < allow.json >/dev/null # the store exists before the counted calls
-  row "enact hook claude-code, allow (whole process)" "$(count "$BIN" hook claude-code < allow.json)"
-  row "enact hook claude-code, deny (whole process)" "$(EXPECT_STATUS=2 count "$BIN" hook claude-code < deny.json)"
+  row "enact hook claude-code, allow Bash (whole process)" "$(count "$BIN" hook claude-code < allow.json)"
+  row "enact hook claude-code, deny Bash (whole process)" "$(EXPECT_STATUS=2 count "$BIN" hook claude-code < deny.json)"
+  row "enact hook claude-code, allow Read (whole process)" "$(count "$BIN" hook claude-code < read.json)"
 else
-  row "enact hook claude-code, allow (whole process)" "n/a (enact hook not available)"
-  row "enact hook claude-code, deny (whole process)" "n/a (enact hook not available)"
+  for what in "allow Bash" "deny Bash" "allow Read"; do
+    row "enact hook claude-code, $what (whole process)" "n/a (enact hook not available)"
+  done
 fi
 row "built-in library, one evaluation (all policies, action level)" "$(per_decision library 20)"
 row "built-in library, parsed, checked, bound and evaluated once (process)" "$(count "$COMPARE" once library 1)"

@@ -1280,10 +1280,8 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::eval::{
-        Context, Enforcement, NoHistory, NoLookups, Request, Session, Status,
-    };
-    use crate::policy::library::{bind, builtin_all};
+    use crate::policy::eval::{Status, evaluate_on_payload};
+    use crate::policy::library::builtin_all;
 
     /// Every literal regular expression under `node`.
     fn static_regexes<'a>(node: &'a Node, out: &mut Vec<&'a LazyRegex>) {
@@ -1384,18 +1382,8 @@ mod tests {
         assert_eq!(regexes.len(), 1);
         assert!(!regexes.iter().any(|r| r.is_compiled()));
 
-        let request = Request {
-            actor: Value::Null,
-            workflow: Value::Null,
-            payload: Value::from_json_str(r#"{"name": "API_token"}"#).unwrap(),
-            plan: Value::list([]),
-            now: chrono::Utc::now(),
-            env: Value::empty_map(),
-            workspace: "/w".into(),
-            home: "/h".into(),
-        };
-        let use_ = bind(policy, &Value::Null, Enforcement::Hard).unwrap();
-        let result = Session::new(&Context::run(&request), &NoLookups, &NoHistory).evaluate(&use_);
+        let payload = Value::from_json_str(r#"{"name": "API_token"}"#).unwrap();
+        let result = evaluate_on_payload(policy, payload);
         assert_eq!(result.status, Status::Block);
         assert!(regexes.iter().all(|r| r.is_compiled()));
     }

@@ -1266,3 +1266,21 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, String> {
         }
     })
 }
+
+/// One policy evaluated alone at run level on `payload`, bound without parameters.
+#[cfg(test)]
+pub(crate) fn evaluate_on_payload(policy: &Arc<CompiledPolicy>, payload: Value) -> PolicyResult {
+    let request = Request {
+        actor: Value::Null,
+        workflow: Value::Null,
+        payload,
+        plan: Value::list([]),
+        now: chrono::Utc::now(),
+        env: Value::empty_map(),
+        workspace: "/w".into(),
+        home: "/h".into(),
+    };
+    let use_ = super::library::bind(policy, &Value::Null, Enforcement::Hard)
+        .unwrap_or_else(|error| panic!("{}: {error}", policy.id));
+    Session::new(&Context::run(&request), &NoLookups, &NoHistory).evaluate(&use_)
+}

@@ -543,9 +543,7 @@ pub fn bind(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::eval::{
-        Context, NoHistory, NoLookups, PolicyResult, Request, Session, Status,
-    };
+    use crate::policy::eval::{PolicyResult, Status, evaluate_on_payload};
     use crate::policy::program::{Op, RuleOp, UnreadableRule, store_programs};
     use crate::receipt::canonical::sha256_hex;
 
@@ -614,11 +612,7 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_programs_are_refused() {
-        let (namespace, _, _, program) = build::PRECOMPILED
-            .iter()
-            .find(|(name, ..)| *name == "coding_agent")
-            .unwrap();
-        let source = SourceFile::new(format!("builtin:{namespace}.enact"), "");
+        let (program, source) = coding_agent_programs();
         assert!(read_programs(program, &source).is_some());
         assert!(read_programs(&program[..program.len() / 2], &source).is_none());
         // Programs whose shared strings' table is missing: every index is out of range.
@@ -634,27 +628,22 @@ mod tests {
         let payload = command.map_or(Value::empty_map(), |c| {
             Value::map([("command", Value::Str(Arc::from(c)))])
         });
-        let request = Request {
-            actor: Value::Null,
-            workflow: Value::Null,
-            payload,
-            plan: Value::list([]),
-            now: chrono::Utc::now(),
-            env: Value::empty_map(),
-            workspace: "/w".into(),
-            home: "/h".into(),
-        };
-        let use_ = bind(policy, &Value::Null, Enforcement::Hard).unwrap();
-        Session::new(&Context::run(&request), &NoLookups, &NoHistory).evaluate(&use_)
+        evaluate_on_payload(policy, payload)
     }
 
-    #[test]
-    fn stored_rules_are_read_when_reached_and_an_unreadable_one_errors() {
+    /// The stored programs of the coding-agent namespace, and a source to tie them to.
+    fn coding_agent_programs() -> (&'static [u8], Arc<SourceFile>) {
         let (namespace, _, _, program) = build::PRECOMPILED
             .iter()
             .find(|(name, ..)| *name == "coding_agent")
             .unwrap();
         let source = SourceFile::new(format!("builtin:{namespace}.enact"), "");
+        (program, source)
+    }
+
+    #[test]
+    fn stored_rules_are_read_when_reached_and_an_unreadable_one_errors() {
+        let (program, source) = coding_agent_programs();
         // The first call of `shell.commands` (in `block_terraform_destroy`'s third rule),
         // renamed to a function the table does not have.
         let name = b"shell.commands";
