@@ -21,7 +21,9 @@ pub use super::matching::{LazyRegex, check_regex, compile_regex};
 use super::source::{Location, SourceFile};
 use super::value::Value;
 
+/// Read back only from bytes that live as long as the process (see [`Rules`]).
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct CompiledPolicy {
     /// `namespace.name`, e.g. `git.dont_push_to_main`.
     #[serde(with = "shared_str")]
@@ -69,16 +71,11 @@ enum Cell {
 }
 
 struct StoredRule {
-    bytes: StoredBytes,
+    /// A slice of the programs compiled into Enact.
+    bytes: &'static [u8],
     strings: Arc<[Arc<str>]>,
     file: Arc<str>,
     read: OnceLock<Result<CompiledRule, UnreadableRule>>,
-}
-
-enum StoredBytes {
-    /// A slice of the programs compiled into Enact.
-    Static(&'static [u8]),
-    Owned(Box<[u8]>),
 }
 
 /// A stored rule whose bytes do not read back: the policy errors, which blocks.
@@ -152,10 +149,7 @@ impl Cell {
 
 impl StoredRule {
     fn read_rule(&self) -> Result<CompiledRule, UnreadableRule> {
-        let bytes = match &self.bytes {
-            StoredBytes::Static(bytes) => bytes,
-            StoredBytes::Owned(bytes) => &bytes[..],
-        };
+        let bytes = self.bytes;
         let table = shared_str::Table::Reading(Arc::clone(&self.strings));
         let (rule, _) =
             shared_str::with_table(table, || postcard::from_bytes::<CompiledRule>(bytes));
@@ -204,10 +198,12 @@ fn serde_bytes_ref(bytes: &[u8]) -> impl Serialize + '_ {
     Bytes(bytes)
 }
 
-impl<'de> Deserialize<'de> for Rules {
+/// Read only from bytes that live as long as the process (the programs compiled into Enact):
+/// each rule keeps its slice of them.
+impl<'de: 'static> Deserialize<'de> for Rules {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Rules, D::Error> {
         struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
+        impl<'de: 'static> serde::de::Visitor<'de> for Visit {
             type Value = Rules;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -239,14 +235,13 @@ impl<'de> Deserialize<'de> for Rules {
     }
 }
 
-/// One rule's bytes: borrowed from the programs compiled into Enact when they are what is read
-/// ([`load_programs`] says so), copied otherwise.
-struct StoredSlice(StoredBytes);
+/// One rule's bytes, borrowed.
+struct StoredSlice(&'static [u8]);
 
-impl<'de> Deserialize<'de> for StoredSlice {
+impl<'de: 'static> Deserialize<'de> for StoredSlice {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StoredSlice, D::Error> {
         struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
+        impl<'de: 'static> serde::de::Visitor<'de> for Visit {
             type Value = StoredSlice;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -254,14 +249,7 @@ impl<'de> Deserialize<'de> for StoredSlice {
             }
 
             fn visit_borrowed_bytes<E>(self, bytes: &'de [u8]) -> Result<StoredSlice, E> {
-                Ok(StoredSlice(match shared_str::static_slice(bytes) {
-                    Some(bytes) => StoredBytes::Static(bytes),
-                    None => StoredBytes::Owned(bytes.into()),
-                }))
-            }
-
-            fn visit_bytes<E>(self, bytes: &[u8]) -> Result<StoredSlice, E> {
-                Ok(StoredSlice(StoredBytes::Owned(bytes.into())))
+                Ok(StoredSlice(bytes))
             }
         }
         d.deserialize_bytes(Visit)
@@ -504,25 +492,6 @@ pub(crate) mod shared_str {
 
     thread_local! {
         static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
-        /// The programs being read, when they are compiled into Enact: stored rules borrow
-        /// their bytes from it.
-        static STATIC_BLOB: std::cell::Cell<Option<&'static [u8]>> = const { std::cell::Cell::new(None) };
-    }
-
-    /// Runs `work` with `blob` known as the static bytes being read.
-    pub(super) fn with_static_blob<T>(blob: &'static [u8], work: impl FnOnce() -> T) -> T {
-        let outer = STATIC_BLOB.with(|slot| slot.replace(Some(blob)));
-        let result = work();
-        STATIC_BLOB.with(|slot| slot.set(outer));
-        result
-    }
-
-    /// `bytes` as a slice of the static blob being read, when it lies within it.
-    pub(super) fn static_slice(bytes: &[u8]) -> Option<&'static [u8]> {
-        let blob = STATIC_BLOB.with(std::cell::Cell::get)?;
-        let offset = (bytes.as_ptr() as usize).checked_sub(blob.as_ptr() as usize)?;
-        blob.get(offset..offset.checked_add(bytes.len())?)
-            .filter(|slice| slice.as_ptr() == bytes.as_ptr())
     }
 
     /// The table being read, shared.
@@ -632,9 +601,7 @@ pub fn load_programs(bytes: &'static [u8]) -> Option<Vec<CompiledPolicy>> {
     let (strings, programs) = postcard::take_from_bytes::<Vec<&str>>(bytes).ok()?;
     let strings = strings.into_iter().map(Arc::from).collect();
     let reading = shared_str::Table::Reading(strings);
-    let (policies, _) = shared_str::with_static_blob(bytes, || {
-        shared_str::with_table(reading, || postcard::from_bytes(programs))
-    });
+    let (policies, _) = shared_str::with_table(reading, || postcard::from_bytes(programs));
     policies.ok()
 }
 
