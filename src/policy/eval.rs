@@ -461,23 +461,27 @@ impl<'a> Session<'a> {
         let mut final_pass: Option<(String, &CompiledRule)> = None;
         let mut decided: Option<PolicyResult> = None;
 
-        for (number, rule) in (1..).zip(policy.rules.iter()) {
+        // A stored rule is read when reached (taken by index, not pulled by an iterator ahead
+        // of the check): the ones after the decision are read only to trace them.
+        for index in 0..policy.rules.len() {
             if decided.is_some() || final_pass.is_some() {
-                // A stored rule is read when reached: the ones after the decision are read
-                // only to trace them.
                 let Some(trace) = trace.as_deref_mut() else {
                     break;
                 };
-                if let Ok(rule) = rule {
+                if let Some(Ok(rule)) = policy.rules.get(index) {
                     trace.push(self.trace(policy, rule, None, RuleOutcome::NotReached, None));
                 }
                 continue;
             }
+            let Some(rule) = policy.rules.get(index) else {
+                break;
+            };
             let rule = match rule {
                 Ok(rule) => rule,
                 Err(unreadable) => {
                     let reason = format!(
-                        "cannot evaluate rule {number} of {}: {unreadable}",
+                        "cannot evaluate rule {} of {}: {unreadable}",
+                        index + 1,
                         policy.id
                     );
                     decided = Some(result(Status::Error, reason, Value::Null, &policy.location));

@@ -655,12 +655,16 @@ mod tests {
             .iter()
             .find(|p| &*p.id == "coding_agent.block_terraform_destroy")
             .unwrap();
-        // Without a command the policy passes on its second rule: the third is never read.
+        assert_eq!(policy.rules.read_so_far(), 0);
+        // Without a command the policy passes on its second rule: the rest are never read.
         let passed = terraform_result(policy, None);
         assert_eq!(passed.status, Status::Pass, "{passed:?}");
+        assert_eq!(policy.rules.read_so_far(), 2);
+        assert!(policy.rules.len() > 3);
         // With one, the third rule is reached, does not read back, and the policy errors.
         let errored = terraform_result(policy, Some("terraform destroy"));
         assert_eq!(errored.status, Status::Error, "{errored:?}");
+        assert_eq!(policy.rules.read_so_far(), 3);
         assert!(
             errored
                 .reason

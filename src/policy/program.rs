@@ -8,7 +8,6 @@
 //! by name, a glob or regular expression by its text, a place in the source by its line and
 //! column (the file is named by [`CompiledPolicy::attach`]).
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use globset::GlobMatcher;
@@ -114,6 +113,18 @@ impl Rules {
         self.cells.iter().map(Cell::rule)
     }
 
+    /// How many rules have been read so far (a checked policy's all are).
+    #[cfg(test)]
+    pub fn read_so_far(&self) -> usize {
+        self.cells
+            .iter()
+            .filter(|cell| match cell {
+                Cell::Ready(_) => true,
+                Cell::Stored(stored) => stored.read.get().is_some(),
+            })
+            .count()
+    }
+
     /// The rule at `index`, read if it was not yet.
     pub fn get(&self, index: usize) -> Option<Result<&CompiledRule, UnreadableRule>> {
         self.cells.get(index).map(Cell::rule)
@@ -150,9 +161,9 @@ impl Cell {
 impl StoredRule {
     fn read_rule(&self) -> Result<CompiledRule, UnreadableRule> {
         let bytes = self.bytes;
-        let table = shared_str::Table::Reading(Arc::clone(&self.strings));
-        let (rule, _) =
-            shared_str::with_table(table, || postcard::from_bytes::<CompiledRule>(bytes));
+        let rule = shared_str::reading(Arc::clone(&self.strings), || {
+            postcard::from_bytes::<CompiledRule>(bytes)
+        });
         let mut rule = rule.map_err(|error| UnreadableRule(error.to_string()))?;
         rule.location.file = Arc::clone(&self.file);
         Ok(rule)
@@ -482,7 +493,7 @@ pub(crate) mod shared_str {
 
     use super::*;
 
-    pub(super) enum Table {
+    enum Table {
         Writing {
             index: HashMap<Arc<str>, u32>,
             strings: Vec<Arc<str>>,
@@ -494,20 +505,37 @@ pub(crate) mod shared_str {
         static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
     }
 
+    /// Runs `work` with `table` in use; gives back the result and the table.
+    fn with_table<T>(table: Table, work: impl FnOnce() -> T) -> (T, Option<Table>) {
+        let outer = TABLE.with(|slot| slot.borrow_mut().replace(table));
+        let result = work();
+        let table = TABLE.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), outer));
+        (result, table)
+    }
+
+    /// Runs `work`, writing shared strings as indices; gives back the strings in index order.
+    pub(super) fn writing<T>(work: impl FnOnce() -> T) -> (T, Vec<Arc<str>>) {
+        let table = Table::Writing {
+            index: HashMap::new(),
+            strings: Vec::new(),
+        };
+        match with_table(table, work) {
+            (result, Some(Table::Writing { strings, .. })) => (result, strings),
+            (result, _) => (result, Vec::new()),
+        }
+    }
+
+    /// Runs `work`, reading shared strings as indices into `strings`.
+    pub(super) fn reading<T>(strings: Arc<[Arc<str>]>, work: impl FnOnce() -> T) -> T {
+        with_table(Table::Reading(strings), work).0
+    }
+
     /// The table being read, shared.
     pub(super) fn reading_table() -> Option<Arc<[Arc<str>]>> {
         TABLE.with(|slot| match slot.borrow().as_ref() {
             Some(Table::Reading(strings)) => Some(Arc::clone(strings)),
             _ => None,
         })
-    }
-
-    /// Runs `work` with `table` in use, and gives the table back.
-    pub(super) fn with_table<T>(table: Table, work: impl FnOnce() -> T) -> (T, Table) {
-        let outer = TABLE.with(|slot| slot.borrow_mut().replace(table));
-        let result = work();
-        let table = TABLE.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), outer));
-        (result, table.unwrap_or(Table::Reading(Arc::from([]))))
     }
 
     /// A string's index in the table being written; `None` when none is.
@@ -523,7 +551,7 @@ pub(crate) mod shared_str {
         })
     }
 
-    /// Whether a table is being read; the string at `at` in it (`Some(None)`: out of range).
+    /// The string at `at` in the table being read; `None` when out of range.
     fn from_table(at: u32) -> Option<Arc<str>> {
         TABLE.with(|slot| match slot.borrow().as_ref() {
             Some(Table::Reading(strings)) => strings.get(at as usize).cloned(),
@@ -531,7 +559,7 @@ pub(crate) mod shared_str {
         })
     }
 
-    fn reading() -> bool {
+    fn is_reading() -> bool {
         TABLE.with(|slot| matches!(slot.borrow().as_ref(), Some(Table::Reading(_))))
     }
 
@@ -543,7 +571,7 @@ pub(crate) mod shared_str {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
-        if reading() {
+        if is_reading() {
             let at = u32::deserialize(d)?;
             from_table(at)
                 .ok_or_else(|| D::Error::custom(format!("no string {at} in the program's table")))
@@ -581,14 +609,7 @@ pub(crate) mod shared_str {
 
 /// The stored form of checked policies: their shared strings' table, then the programs.
 pub fn store_programs(policies: &[Arc<CompiledPolicy>]) -> Result<Vec<u8>, postcard::Error> {
-    let writing = shared_str::Table::Writing {
-        index: HashMap::new(),
-        strings: Vec::new(),
-    };
-    let (programs, table) = shared_str::with_table(writing, || postcard::to_stdvec(policies));
-    let shared_str::Table::Writing { strings, .. } = table else {
-        return Err(postcard::Error::SerializeBufferFull);
-    };
+    let (programs, strings) = shared_str::writing(|| postcard::to_stdvec(policies));
     let strings: Vec<&str> = strings.iter().map(|s| &**s).collect();
     let mut bytes = postcard::to_stdvec(&strings)?;
     bytes.extend_from_slice(&programs?);
@@ -600,9 +621,7 @@ pub fn store_programs(policies: &[Arc<CompiledPolicy>]) -> Result<Vec<u8>, postc
 pub fn load_programs(bytes: &'static [u8]) -> Option<Vec<CompiledPolicy>> {
     let (strings, programs) = postcard::take_from_bytes::<Vec<&str>>(bytes).ok()?;
     let strings = strings.into_iter().map(Arc::from).collect();
-    let reading = shared_str::Table::Reading(strings);
-    let (policies, _) = shared_str::with_table(reading, || postcard::from_bytes(programs));
-    policies.ok()
+    shared_str::reading(strings, || postcard::from_bytes(programs)).ok()
 }
 
 /// A function of the table, stored by name.
