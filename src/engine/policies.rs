@@ -10,7 +10,7 @@ use crate::policy::library::{PolicySet, bind, resolve};
 use crate::policy::value::Value;
 use sha2::{Digest, Sha256};
 
-use crate::receipt::canonical::{sha256_hex, write_canonical, write_canonical_string};
+use crate::receipt::canonical::{sha256_hex, write_string, write_value};
 use crate::workflow::{PolicyEntry, PolicySource};
 
 /// The bound policies of a run and their fingerprint.
@@ -76,22 +76,22 @@ pub(crate) fn fingerprint<'u>(
             if position > 0 {
                 entry.push(b',');
             }
-            write_canonical(&arg.to_json(), &mut entry)
+            write_value(&arg.to_json(), &mut entry)
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
         }
         entry.extend_from_slice(b"],\"level\":");
-        write_canonical_string(u.enforcement.name(), &mut entry);
+        write_string(u.enforcement.name(), &mut entry);
         entry.extend_from_slice(b",\"policy\":");
-        write_canonical_string(&u.policy.id, &mut entry);
+        write_string(&u.policy.id, &mut entry);
         entry.extend_from_slice(b",\"source_sha256\":");
-        write_canonical_string(source_sha256, &mut entry);
+        write_string(source_sha256, &mut entry);
         if let Some(tools) = tools {
             entry.extend_from_slice(b",\"tools\":[");
             for (position, tool) in tools.iter().enumerate() {
                 if position > 0 {
                     entry.push(b',');
                 }
-                write_canonical_string(tool, &mut entry);
+                write_string(tool, &mut entry);
             }
             entry.push(b']');
         }

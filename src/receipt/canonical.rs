@@ -45,16 +45,7 @@ pub(crate) fn canonical_bytes<T: Serialize>(
 }
 
 /// Appends the canonical JSON of `value` to `out`.
-pub(crate) fn write_canonical(value: &Json, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
-    write_value(value, out)
-}
-
-/// Appends `text` as a canonical JSON string to `out`.
-pub(crate) fn write_canonical_string(text: &str, out: &mut Vec<u8>) {
-    write_string(text, out);
-}
-
-fn write_value(value: &Json, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
+pub(crate) fn write_value(value: &Json, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
     match value {
         Json::Null => out.extend_from_slice(b"null"),
         Json::Bool(true) => out.extend_from_slice(b"true"),
@@ -104,7 +95,7 @@ fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// RFC 8785 escapes a string as ECMAScript's JSON.stringify does: `"`, `\`, the short forms
 /// `\b \t \n \f \r`, other control characters as `\u00xx` (lower-case hex), everything
 /// else as itself — which is serde_json's escaping, character for character.
-fn write_string(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(text: &str, out: &mut Vec<u8>) {
     // Writing to a Vec cannot fail, and a `str` always serialises.
     let _ = serde_json::to_writer(&mut *out, text);
 }
@@ -112,10 +103,7 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
 /// Integers up to 2^53 are written as themselves; any other number (a fraction, a larger
 /// integer, an exponent) in ECMAScript's shortest form, by `serde_json_canonicalizer`.
 fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) -> Result<(), ReceiptError> {
-    const EXACT: u64 = 1 << 53;
-    if let Some(n) = number.as_u64().filter(|n| *n <= EXACT) {
-        out.extend_from_slice(n.to_string().as_bytes());
-    } else if let Some(n) = number.as_i64().filter(|n| n.unsigned_abs() <= EXACT) {
+    if let Some(n) = exact_integer(number) {
         out.extend_from_slice(n.to_string().as_bytes());
     } else {
         let bytes =
@@ -126,6 +114,28 @@ fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) -> Result<(), Re
         out.extend_from_slice(&bytes);
     }
     Ok(())
+}
+
+/// `number` when it is an integer of at most 2^53 in size, which the canonical form writes as
+/// itself.
+fn exact_integer(number: &serde_json::Number) -> Option<i128> {
+    const EXACT: u64 = 1 << 53;
+    match (number.as_u64(), number.as_i64()) {
+        (Some(n), _) if n <= EXACT => Some(i128::from(n)),
+        (_, Some(n)) if n.unsigned_abs() <= EXACT => Some(i128::from(n)),
+        _ => None,
+    }
+}
+
+/// Whether every number in `value` is written as itself by the canonical form, so that the
+/// canonical JSON reads back as `value`.
+pub(crate) fn numbers_canonical(value: &Json) -> bool {
+    match value {
+        Json::Number(n) => exact_integer(n).is_some(),
+        Json::Array(items) => items.iter().all(numbers_canonical),
+        Json::Object(members) => members.values().all(numbers_canonical),
+        Json::Null | Json::Bool(_) | Json::String(_) => true,
+    }
 }
 
 /// The canonical JSON of an object from its members' own canonical JSON. RFC 8785 writes an

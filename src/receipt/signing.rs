@@ -11,7 +11,8 @@ use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::canonical::{
-    canonical_bytes, canonical_json, canonical_members, canonical_object, sha256_hex,
+    canonical_bytes, canonical_json, canonical_members, canonical_object, numbers_canonical,
+    sha256_hex,
 };
 use super::error::{ReceiptError, SecretError};
 use super::model::Receipt;
@@ -138,20 +139,6 @@ impl Sealed {
         } else {
             serde_json::from_slice(&self.document)
         }
-    }
-}
-
-/// Whether every number in `value` is an integer the canonical form writes as itself.
-fn numbers_canonical(value: &Json) -> bool {
-    const EXACT: u64 = 1 << 53;
-    match value {
-        Json::Number(n) => {
-            n.as_u64().is_some_and(|n| n <= EXACT)
-                || n.as_i64().is_some_and(|n| n.unsigned_abs() <= EXACT)
-        }
-        Json::Array(items) => items.iter().all(numbers_canonical),
-        Json::Object(members) => members.values().all(numbers_canonical),
-        Json::Null | Json::Bool(_) | Json::String(_) => true,
     }
 }
 
