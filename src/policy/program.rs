@@ -59,22 +59,25 @@ impl CompiledPolicy {
 /// A policy's rules. A checked policy holds them as they are. A stored one keeps each rule's
 /// bytes and reads it the first time it is reached: most of the library's policies settle a
 /// request on their first rules (a Read call has no `command`, and every shell policy passes
-/// at once), so a hook call never reads most of what the library stores.
-pub struct Rules {
-    cells: Box<[Cell]>,
+/// at once), so a hook call never reads most of what the library stores. An unread rule costs
+/// its slice and an empty cell, the strings and the file are the policy's.
+pub struct Rules(Form);
+
+enum Form {
+    Checked(Box<[CompiledRule]>),
+    Stored(Box<StoredRules>),
 }
 
-enum Cell {
-    Ready(CompiledRule),
-    Stored(Box<StoredRule>),
+struct StoredRules {
+    rules: Box<[StoredRule]>,
+    strings: Arc<[Arc<str>]>,
+    file: Arc<str>,
 }
 
 struct StoredRule {
     /// A slice of the programs compiled into Enact.
     bytes: &'static [u8],
-    strings: Arc<[Arc<str>]>,
-    file: Arc<str>,
-    read: OnceLock<Result<CompiledRule, UnreadableRule>>,
+    read: OnceLock<Result<Box<CompiledRule>, UnreadableRule>>,
 }
 
 /// A stored rule whose bytes do not read back: the policy errors, which blocks.
@@ -93,50 +96,63 @@ impl std::fmt::Display for UnreadableRule {
 
 impl From<Vec<CompiledRule>> for Rules {
     fn from(rules: Vec<CompiledRule>) -> Rules {
-        Rules {
-            cells: rules.into_iter().map(Cell::Ready).collect(),
-        }
+        Rules(Form::Checked(rules.into_boxed_slice()))
     }
 }
 
 impl Rules {
     pub fn len(&self) -> usize {
-        self.cells.len()
+        match &self.0 {
+            Form::Checked(rules) => rules.len(),
+            Form::Stored(stored) => stored.rules.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.len() == 0
     }
 
     /// The rules in order, each read when the iterator reaches it.
     pub fn iter(&self) -> impl Iterator<Item = Result<&CompiledRule, UnreadableRule>> {
-        self.cells.iter().map(Cell::rule)
+        (0..self.len()).filter_map(|index| self.get(index))
     }
 
     /// How many rules have been read so far (a checked policy's all are).
     #[cfg(test)]
     pub fn read_so_far(&self) -> usize {
-        self.cells
-            .iter()
-            .filter(|cell| match cell {
-                Cell::Ready(_) => true,
-                Cell::Stored(stored) => stored.read.get().is_some(),
-            })
-            .count()
+        match &self.0 {
+            Form::Checked(rules) => rules.len(),
+            Form::Stored(stored) => stored
+                .rules
+                .iter()
+                .filter(|rule| rule.read.get().is_some())
+                .count(),
+        }
     }
 
     /// The rule at `index`, read if it was not yet.
     pub fn get(&self, index: usize) -> Option<Result<&CompiledRule, UnreadableRule>> {
-        self.cells.get(index).map(Cell::rule)
+        match &self.0 {
+            Form::Checked(rules) => rules.get(index).map(Ok),
+            Form::Stored(stored) => {
+                let rule = stored.rules.get(index)?;
+                let read = rule.read.get_or_init(|| stored.read(rule.bytes));
+                Some(read.as_deref().map_err(Clone::clone))
+            }
+        }
     }
 
     fn attach(&mut self, file: &Arc<str>) {
-        for cell in self.cells.iter_mut() {
-            match cell {
-                Cell::Ready(rule) => rule.location.file = Arc::clone(file),
-                Cell::Stored(stored) => {
-                    stored.file = Arc::clone(file);
-                    if let Some(Ok(rule)) = stored.read.get_mut() {
+        match &mut self.0 {
+            Form::Checked(rules) => {
+                for rule in rules.iter_mut() {
+                    rule.location.file = Arc::clone(file);
+                }
+            }
+            Form::Stored(stored) => {
+                stored.file = Arc::clone(file);
+                for rule in stored.rules.iter_mut() {
+                    if let Some(Ok(rule)) = rule.read.get_mut() {
                         rule.location.file = Arc::clone(file);
                     }
                 }
@@ -145,28 +161,14 @@ impl Rules {
     }
 }
 
-impl Cell {
-    fn rule(&self) -> Result<&CompiledRule, UnreadableRule> {
-        match self {
-            Cell::Ready(rule) => Ok(rule),
-            Cell::Stored(stored) => stored
-                .read
-                .get_or_init(|| stored.read_rule())
-                .as_ref()
-                .map_err(Clone::clone),
-        }
-    }
-}
-
-impl StoredRule {
-    fn read_rule(&self) -> Result<CompiledRule, UnreadableRule> {
-        let bytes = self.bytes;
+impl StoredRules {
+    fn read(&self, bytes: &[u8]) -> Result<Box<CompiledRule>, UnreadableRule> {
         let rule = shared_str::reading(Arc::clone(&self.strings), || {
             postcard::from_bytes::<CompiledRule>(bytes)
         });
         let mut rule = rule.map_err(|error| UnreadableRule(error.to_string()))?;
         rule.location.file = Arc::clone(&self.file);
-        Ok(rule)
+        Ok(Box::new(rule))
     }
 }
 
@@ -228,18 +230,18 @@ impl<'de: 'static> Deserialize<'de> for Rules {
                 let strings = shared_str::reading_table().ok_or_else(|| {
                     A::Error::custom("stored rules are read only with their programs' strings")
                 })?;
-                let mut cells = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                let mut rules = Vec::with_capacity(seq.size_hint().unwrap_or(0));
                 while let Some(StoredSlice(bytes)) = seq.next_element()? {
-                    cells.push(Cell::Stored(Box::new(StoredRule {
+                    rules.push(StoredRule {
                         bytes,
-                        strings: Arc::clone(&strings),
-                        file: Arc::default(),
                         read: OnceLock::new(),
-                    })));
+                    });
                 }
-                Ok(Rules {
-                    cells: cells.into_boxed_slice(),
-                })
+                Ok(Rules(Form::Stored(Box::new(StoredRules {
+                    rules: rules.into_boxed_slice(),
+                    strings,
+                    file: Arc::default(),
+                }))))
             }
         }
         d.deserialize_seq(Visit)
