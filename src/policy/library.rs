@@ -349,7 +349,7 @@ fn builtin_namespace(index: usize) -> Option<&'static BuiltinNamespace> {
     let (namespace, text) = BUILTIN_FILES.get(index)?;
     let cell = BUILTIN_CACHE.get(index)?;
     Some(cell.get_or_init(|| {
-        let source = SourceFile::new(format!("builtin:{namespace}.enact"), *text);
+        let source = SourceFile::compiled_in(format!("builtin:{namespace}.enact"), text);
         if let Some(policies) = precompiled(namespace, &source) {
             return BuiltinNamespace {
                 policies,
@@ -713,10 +713,21 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &second));
     }
 
+    /// A built-in policy's file is the text compiled into Enact, not a copy of it made by every
+    /// process that loads the library.
+    #[test]
+    fn the_built_in_library_is_not_copied_to_be_loaded() {
+        let policy = builtin("git.dont_push_to_main").unwrap();
+        assert!(matches!(policy.file.text, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(&*policy.file.name, "builtin:git.enact");
+        assert_eq!(policy.file.text, BUILTIN_FILES[0].1);
+    }
+
     #[test]
     fn a_source_that_is_not_the_one_compiled_in_gets_no_program() {
         let (namespace, text) = BUILTIN_FILES.first().unwrap();
-        let source = |text: &str| SourceFile::new(format!("builtin:{namespace}.enact"), text);
+        let source =
+            |text: &str| SourceFile::new(format!("builtin:{namespace}.enact"), text.to_owned());
         assert!(precompiled(namespace, &source(text)).is_some());
         assert!(precompiled(namespace, &source(&format!("{text}\n"))).is_none());
         assert!(precompiled("no_such_namespace", &source(text)).is_none());

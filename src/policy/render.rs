@@ -1,8 +1,8 @@
 //! Renders diagnostics for people (miette's graphical reports) or machines (JSON, one line each).
 //! Kept apart from the diagnostics themselves, which the build script's parser also produces.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
@@ -49,7 +49,7 @@ impl Renderer {
                 .file
                 .as_ref()
                 .filter(|_| diagnostic.span.is_some())
-                .map(|f| NamedSource::new(&f.name, Arc::clone(&f.text))),
+                .map(|f| NamedSource::new(&f.name, f.text.clone())),
         };
         let mut out = String::new();
         if handler.render_report(&mut out, &report).is_err() {
@@ -123,7 +123,7 @@ fn json(diagnostic: &Diagnostic) -> String {
 /// Presents a [`Diagnostic`] to miette's graphical renderer.
 struct MietteView<'a> {
     diagnostic: &'a Diagnostic,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<NamedSource<Cow<'static, str>>>,
 }
 
 impl std::fmt::Debug for MietteView<'_> {

@@ -1,6 +1,7 @@
 //! A policy source file held in memory, with the line index that turns byte offsets into
 //! `line:column` positions for diagnostics and receipts.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
@@ -11,7 +12,8 @@ use super::ast::Span;
 pub struct SourceFile {
     /// How the file is named to users: a path as given, or `builtin:git.enact`.
     pub name: Arc<str>,
-    pub text: Arc<str>,
+    /// Borrowed for the built-in library (compiled into Enact), owned for a file read.
+    pub text: Cow<'static, str>,
     /// Where each line starts, made on first use: the built-in library's programs carry their
     /// places already, and most processes never ask for another.
     line_starts: OnceLock<Vec<usize>>,
@@ -35,10 +37,19 @@ impl std::fmt::Display for Location {
 }
 
 impl SourceFile {
-    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<String>) -> Arc<SourceFile> {
+        SourceFile::with_text(name.into(), Cow::Owned(text.into()))
+    }
+
+    /// A file compiled into Enact (the built-in library): its text is not copied.
+    pub fn compiled_in(name: impl Into<Arc<str>>, text: &'static str) -> Arc<SourceFile> {
+        SourceFile::with_text(name.into(), Cow::Borrowed(text))
+    }
+
+    fn with_text(name: Arc<str>, text: Cow<'static, str>) -> Arc<SourceFile> {
         Arc::new(SourceFile {
-            name: name.into(),
-            text: text.into(),
+            name,
+            text,
             line_starts: OnceLock::new(),
             sha256: OnceLock::new(),
         })
