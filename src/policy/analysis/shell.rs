@@ -3,6 +3,7 @@
 //! Words are unquoted, wrappers (`sudo`, `env`, `xargs`, ...) peeled off, and nested scripts
 //! (`$(..)`, `bash -c`, `eval`, `find -exec`, heredocs fed to a shell) opened up.
 
+use std::cell::RefCell;
 use std::io::Read;
 
 use brush_parser::ast;
@@ -118,13 +119,28 @@ impl std::error::Error for ShellError {}
 /// When `script`, or a script nested in it, is not valid shell syntax or nests more than 16
 /// levels deep: a firewall must not guess.
 pub fn commands(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
+    type Analysed = Option<(Box<str>, Result<Vec<ShellCommand>, ShellError>)>;
+    thread_local! {
+        /// The last script analysed: a hook call asks for one command line three times (to
+        /// type the action, to guard Enact's own files, in the policies).
+        static LAST: RefCell<Analysed> = const { RefCell::new(None) };
+    }
+    let known = LAST.with_borrow(|last| match last {
+        Some((text, analysed)) if **text == *script => Some(analysed.clone()),
+        _ => None,
+    });
+    if let Some(analysed) = known {
+        return analysed;
+    }
     // The parser has panicked on odd input (see `check_parsable`); a firewall must answer, not
     // crash.
-    std::panic::catch_unwind(|| analyse(script)).unwrap_or_else(|_| {
+    let analysed = std::panic::catch_unwind(|| analyse(script)).unwrap_or_else(|_| {
         Err(error(
             "could not parse the command: the shell parser failed on it".to_owned(),
         ))
-    })
+    });
+    LAST.set(Some((script.into(), analysed.clone())));
+    analysed
 }
 
 fn analyse(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
@@ -1292,6 +1308,18 @@ mod tests {
             op: op.to_owned(),
             target: target.to_owned(),
         }
+    }
+
+    /// The last analysis is kept for the next caller asking about the same text, never for
+    /// another text, and a refusal is kept as a refusal.
+    #[test]
+    fn an_analysis_is_reused_only_for_the_same_text() {
+        assert_eq!(names("rm -rf /"), strings(&["rm"]));
+        assert_eq!(names("rm -rf /"), strings(&["rm"]));
+        assert_eq!(names("ls"), strings(&["ls"]));
+        assert!(commands("echo 'unterminated").is_err());
+        assert!(commands("echo 'unterminated").is_err());
+        assert_eq!(names("rm -rf /"), strings(&["rm"]));
     }
 
     #[test]
