@@ -473,6 +473,10 @@ impl<'a> Session<'a> {
                 }
                 continue;
             }
+            // A constant `let` only shows in a trace: its uses were compiled to its value.
+            if trace.is_none() && !policy.rules.needed_to_decide(index) {
+                continue;
+            }
             let Some(rule) = policy.rules.get(index) else {
                 break;
             };
@@ -1274,6 +1278,16 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, String> {
 /// One policy evaluated alone at run level on `payload`, bound without parameters.
 #[cfg(test)]
 pub(crate) fn evaluate_on_payload(policy: &Arc<CompiledPolicy>, payload: Value) -> PolicyResult {
+    explain_on_payload(policy, payload, false).0
+}
+
+/// As [`evaluate_on_payload`], with the trace of every rule when `traced`.
+#[cfg(test)]
+pub(crate) fn explain_on_payload(
+    policy: &Arc<CompiledPolicy>,
+    payload: Value,
+    traced: bool,
+) -> (PolicyResult, Vec<RuleTrace>) {
     let request = Request {
         actor: Value::Null,
         workflow: Value::Null,
@@ -1286,5 +1300,11 @@ pub(crate) fn evaluate_on_payload(policy: &Arc<CompiledPolicy>, payload: Value) 
     };
     let use_ = super::library::bind(policy, &Value::Null, Enforcement::Hard)
         .unwrap_or_else(|error| panic!("{}: {error}", policy.id));
-    Session::new(&Context::run(&request), &NoLookups, &NoHistory).evaluate(&use_)
+    let context = Context::run(&request);
+    let session = Session::new(&context, &NoLookups, &NoHistory);
+    if traced {
+        session.explain(&use_)
+    } else {
+        (session.evaluate(&use_), Vec::new())
+    }
 }

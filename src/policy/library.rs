@@ -543,7 +543,9 @@ pub fn bind(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::eval::{PolicyResult, Status, evaluate_on_payload};
+    use crate::policy::eval::{
+        PolicyResult, RuleOutcome, Status, evaluate_on_payload, explain_on_payload,
+    };
     use crate::policy::program::{Op, RuleOp, UnreadableRule, store_programs};
     use crate::receipt::canonical::sha256_hex;
 
@@ -689,6 +691,74 @@ mod tests {
             terraform_result(&intact, Some("terraform destroy")).status,
             Status::Block
         );
+    }
+
+    /// What each stored rule says of itself before it is read (whether it is a constant `let`)
+    /// is what the rule is once read, over the whole library.
+    #[test]
+    fn every_stored_rule_knows_unread_whether_it_can_decide() {
+        let mut constant_lets = 0;
+        for policy in builtin_all() {
+            for index in 0..policy.rules.len() {
+                let needed = policy.rules.needed_to_decide(index);
+                let Some(Ok(rule)) = policy.rules.get(index) else {
+                    panic!("rule {index} of {} does not read back", policy.id);
+                };
+                assert_eq!(
+                    needed,
+                    !rule.is_constant_let(),
+                    "{} rule {index}",
+                    policy.id
+                );
+                constant_lets += usize::from(!needed);
+            }
+        }
+        // The library does bind constants (lists of programs, patterns).
+        assert!(constant_lets > 20, "{constant_lets}");
+    }
+
+    /// A decision passes over the constant `let`s unread (every use of their names is their
+    /// value); a trace reads and shows them, and decides the same.
+    #[test]
+    fn a_decision_does_not_read_constant_lets_and_a_trace_does() {
+        let (program, source) = coding_agent_programs();
+        let id = "coding_agent.block_ssh_key_read";
+        let requests = [
+            ("cat notes.md", Status::Pass),
+            ("cat ~/.ssh/id_rsa", Status::Block),
+            ("FOO=1 sh -c 'tail /home/a/.ssh/id_ed25519'", Status::Block),
+        ];
+        for (command, expected) in requests {
+            let payload = || Value::map([("command", Value::Str(Arc::from(command)))]);
+            let fresh = || {
+                let policies = read_programs(program, &source).unwrap();
+                policies.into_iter().find(|p| &*p.id == id).unwrap()
+            };
+            let policy = fresh();
+            let constant = (0..policy.rules.len())
+                .filter(|&index| !policy.rules.needed_to_decide(index))
+                .count();
+            assert!(constant >= 5, "{constant}");
+            let (decided, _) = explain_on_payload(&policy, payload(), false);
+            assert_eq!(decided.status, expected, "{command}: {decided:?}");
+            if expected == Status::Pass {
+                // A pass reaches the last rule: everything but the constants was read.
+                assert_eq!(policy.rules.read_so_far(), policy.rules.len() - constant);
+            }
+            let traced_policy = fresh();
+            let (traced, trace) = explain_on_payload(&traced_policy, payload(), true);
+            assert_eq!(
+                (traced.status, &traced.reason),
+                (decided.status, &decided.reason),
+                "{command}"
+            );
+            let bound = trace
+                .iter()
+                .filter(|t| t.outcome == RuleOutcome::Bound)
+                .count();
+            assert!(bound >= constant, "{command}: {bound} bound");
+            assert_eq!(traced_policy.rules.read_so_far(), policy.rules.len());
+        }
     }
 
     #[test]

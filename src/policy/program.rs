@@ -77,6 +77,8 @@ struct StoredRules {
 struct StoredRule {
     /// A slice of the programs compiled into Enact.
     bytes: &'static [u8],
+    /// Written from [`CompiledRule::is_constant_let`] when the programs were stored.
+    constant_let: bool,
     read: OnceLock<Result<Box<CompiledRule>, UnreadableRule>>,
 }
 
@@ -127,6 +129,19 @@ impl Rules {
                 .iter()
                 .filter(|rule| rule.read.get().is_some())
                 .count(),
+        }
+    }
+
+    /// Whether the rule at `index` can matter to a decision, known without reading it: every
+    /// rule can but a constant `let` (see [`CompiledRule::is_constant_let`]), which is there
+    /// for traces.
+    pub fn needed_to_decide(&self, index: usize) -> bool {
+        match &self.0 {
+            Form::Checked(rules) => rules.get(index).is_none_or(|rule| !rule.is_constant_let()),
+            Form::Stored(stored) => stored
+                .rules
+                .get(index)
+                .is_none_or(|rule| !rule.constant_let),
         }
     }
 
@@ -186,7 +201,8 @@ impl std::fmt::Debug for Rules {
 }
 
 /// Each rule is stored as its own bytes (written with the table of the programs around it),
-/// so that it can be read alone.
+/// so that it can be read alone, after whether it is a constant `let`, so that evaluation can
+/// pass over one without reading it.
 impl Serialize for Rules {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{Error as _, SerializeSeq};
@@ -194,7 +210,7 @@ impl Serialize for Rules {
         for rule in self.iter() {
             let rule = rule.map_err(S::Error::custom)?;
             let bytes = postcard::to_stdvec(rule).map_err(S::Error::custom)?;
-            seq.serialize_element(&serde_bytes_ref(&bytes))?;
+            seq.serialize_element(&(rule.is_constant_let(), serde_bytes_ref(&bytes)))?;
         }
         seq.end()
     }
@@ -231,9 +247,10 @@ impl<'de: 'static> Deserialize<'de> for Rules {
                     A::Error::custom("stored rules are read only with their programs' strings")
                 })?;
                 let mut rules = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(StoredSlice(bytes)) = seq.next_element()? {
+                while let Some((constant_let, StoredSlice(bytes))) = seq.next_element()? {
                     rules.push(StoredRule {
                         bytes,
+                        constant_let,
                         read: OnceLock::new(),
                     });
                 }
@@ -340,6 +357,15 @@ pub struct CompiledRule {
     pub location: Location,
     /// The names and fields a rule reads, shown as evidence when it fails: (source text, node).
     pub evidence: Vec<(String, Node)>,
+}
+
+impl CompiledRule {
+    /// A `let` whose value was folded when the policy was checked: the checker compiles every
+    /// use of the name to the value itself (`Binding::reader`), so no rule reads its slot, and
+    /// evaluating it can neither fail nor change a decision. Only a trace shows it.
+    pub fn is_constant_let(&self) -> bool {
+        matches!(&self.kind, RuleOp::Let { value, .. } if matches!(value.op, Op::Const(_)))
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
