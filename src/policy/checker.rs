@@ -1280,7 +1280,7 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::eval::{Status, evaluate_on_payload};
+    use crate::policy::eval::{Status, evaluate_on_payload, explain_on_payload};
     use crate::policy::library::builtin_all;
 
     /// Every literal regular expression under `node`.
@@ -1365,6 +1365,62 @@ mod tests {
         let parsed = crate::policy::parse(&file);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         check_policies(&file, &parsed.file, "t")
+    }
+
+    /// A decision passes over constant `let`s (`Rules::needed_to_decide`): that is sound only
+    /// while every use of their names is compiled to the value, in a condition, a message, a
+    /// quantifier or another `let`. A skipped `let` read anyway would be null, and the decision
+    /// would differ from the traced one, which evaluates every rule.
+    #[test]
+    fn every_use_of_a_constant_let_is_its_value() {
+        let checked = check(
+            r#"policy p {
+  let tools = ["rm", "dd"]
+  let more = tools + ["shred"]
+  let limit = 2
+  let word = "danger"
+  deny when input.tool in more because "'{input.tool}' is one of {more}: {word}"
+  deny when any t in input.tools: t in tools because "{word}: a tool of {tools}"
+  deny when len(input.tools) > limit because "more than {limit} tools"
+  pass "fine"
+}"#,
+        );
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        let policy = checked.policies.first().unwrap();
+        let constant = (0..policy.rules.len())
+            .filter(|&index| !policy.rules.needed_to_decide(index))
+            .count();
+        assert_eq!(constant, 4);
+        let payloads = [
+            r#"{"tool": "shred", "tools": []}"#,
+            r#"{"tool": "ls", "tools": ["ls", "dd"]}"#,
+            r#"{"tool": "ls", "tools": ["ls", "cat", "echo"]}"#,
+            r#"{"tool": "ls", "tools": ["ls"]}"#,
+        ];
+        let mut statuses = Vec::new();
+        for payload in payloads {
+            let payload = || Value::from_json_str(payload).unwrap();
+            let (decided, _) = explain_on_payload(policy, payload(), false);
+            let (traced, _) = explain_on_payload(policy, payload(), true);
+            assert_eq!(decided.reason, traced.reason);
+            assert_eq!(decided.status, traced.status);
+            statuses.push((decided.status, decided.reason));
+        }
+        assert_eq!(
+            statuses,
+            [
+                (
+                    Status::Block,
+                    r#"'shred' is one of ["rm", "dd", "shred"]: danger"#.to_owned()
+                ),
+                (
+                    Status::Block,
+                    r#"danger: a tool of ["rm", "dd"]"#.to_owned()
+                ),
+                (Status::Block, "more than 2 tools".to_owned()),
+                (Status::Pass, "fine".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -788,16 +788,16 @@ mod tests {
     #[test]
     fn the_built_in_library_is_not_copied_to_be_loaded() {
         let policy = builtin("git.dont_push_to_main").unwrap();
+        let (_, text) = BUILTIN_FILES.iter().find(|(ns, _)| *ns == "git").unwrap();
         assert!(matches!(policy.file.text, std::borrow::Cow::Borrowed(_)));
         assert_eq!(&*policy.file.name, "builtin:git.enact");
-        assert_eq!(policy.file.text, BUILTIN_FILES[0].1);
+        assert_eq!(policy.file.text, *text);
     }
 
     #[test]
     fn a_source_that_is_not_the_one_compiled_in_gets_no_program() {
         let (namespace, text) = BUILTIN_FILES.first().unwrap();
-        let source =
-            |text: &str| SourceFile::new(format!("builtin:{namespace}.enact"), text.to_owned());
+        let source = |text: &str| SourceFile::new(format!("builtin:{namespace}.enact"), text);
         assert!(precompiled(namespace, &source(text)).is_some());
         assert!(precompiled(namespace, &source(&format!("{text}\n"))).is_none());
         assert!(precompiled("no_such_namespace", &source(text)).is_none());
