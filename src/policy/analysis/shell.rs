@@ -132,6 +132,8 @@ pub fn commands(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
     if let Some(analysed) = known {
         return analysed;
     }
+    #[cfg(test)]
+    ANALYSES.set(ANALYSES.get() + 1);
     // The parser has panicked on odd input (see `check_parsable`); a firewall must answer, not
     // crash.
     let analysed = std::panic::catch_unwind(|| analyse(script)).unwrap_or_else(|_| {
@@ -141,6 +143,12 @@ pub fn commands(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
     });
     LAST.set(Some((script.into(), analysed.clone())));
     analysed
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many scripts this thread has analysed (not taken from the last analysis).
+    static ANALYSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn analyse(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
@@ -1314,12 +1322,17 @@ mod tests {
     /// another text, and a refusal is kept as a refusal.
     #[test]
     fn an_analysis_is_reused_only_for_the_same_text() {
+        let analyses = || ANALYSES.get();
+        let before = analyses();
         assert_eq!(names("rm -rf /"), strings(&["rm"]));
         assert_eq!(names("rm -rf /"), strings(&["rm"]));
+        assert_eq!(analyses(), before + 1);
         assert_eq!(names("ls"), strings(&["ls"]));
         assert!(commands("echo 'unterminated").is_err());
         assert!(commands("echo 'unterminated").is_err());
+        assert_eq!(analyses(), before + 3);
         assert_eq!(names("rm -rf /"), strings(&["rm"]));
+        assert_eq!(analyses(), before + 4);
     }
 
     #[test]
