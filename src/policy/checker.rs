@@ -69,7 +69,7 @@ pub fn constant(file: &Arc<SourceFile>, expr: &Expr) -> Result<Value, Diagnostic
     if let Some(first) = compiler.diagnostics.into_iter().find(Diagnostic::is_error) {
         return Err(first);
     }
-    super::eval::evaluate_constant(&node).map_err(|message| {
+    super::eval::evaluate_constant(&compiler.exprs, node).map_err(|message| {
         Diagnostic::new(Code::TypeMismatch, message)
             .at(file, expr.span)
             .label("while computing this constant")
@@ -93,12 +93,15 @@ pub fn compile_template(
         };
         compiler.bind(&name, BindingKind::Param, Ty::Map);
     }
-    let (node, _) = compiler.expr(expr);
+    let (root, _) = compiler.expr(expr);
     if let Some(first) = compiler.diagnostics.into_iter().find(Diagnostic::is_error) {
         return Err(first);
     }
+    let mut exprs = compiler.exprs;
+    exprs.shrink_to_fit();
     Ok(TemplateProgram {
-        node,
+        exprs,
+        root,
         slot_count: compiler.slot_count,
     })
 }
@@ -147,6 +150,8 @@ struct Compiler<'f> {
     visible: Vec<usize>,
     slot_count: usize,
     reads: Reads,
+    /// The expressions of the rule (or constant, or template) being compiled.
+    exprs: Exprs,
 }
 
 impl<'f> Compiler<'f> {
@@ -158,6 +163,7 @@ impl<'f> Compiler<'f> {
             visible: Vec::new(),
             slot_count: 0,
             reads: Reads::Request,
+            exprs: Exprs::default(),
         }
     }
 
@@ -373,16 +379,15 @@ impl<'f> Compiler<'f> {
                 let (value, ty) = self.expr(value);
                 let slot = self.bind(name, BindingKind::Let, ty);
                 // The value was folded already if it reads nothing from the request.
-                if let Op::Const(constant) = &value.op
+                if let Some(Node {
+                    op: Op::Const(constant),
+                    ..
+                }) = self.exprs.get(value)
                     && let Some(binding) = self.bindings.last_mut()
                 {
                     binding.constant = Some(constant.clone());
                 }
-                RuleOp::Let {
-                    slot,
-                    name: name.name.clone(),
-                    value,
-                }
+                RuleOp::Let { slot, value }
             }
             RuleKind::Deny { when, because } => RuleOp::Deny {
                 cond: self.condition(when),
@@ -398,7 +403,7 @@ impl<'f> Compiler<'f> {
             },
             RuleKind::Approve { when, by, because } => RuleOp::Approve {
                 cond: self.condition(when),
-                by: by.as_ref().map(|b| Box::new(self.expr(b).0)),
+                by: by.as_ref().map(|b| self.expr(b).0),
                 message: self.message(because.as_ref(), rule.span, keyword, "because"),
             },
             RuleKind::Pass {
@@ -422,15 +427,18 @@ impl<'f> Compiler<'f> {
             RuleKind::Require { cond, .. } => self.evidence(cond),
             _ => Vec::new(),
         };
+        let mut exprs = std::mem::take(&mut self.exprs);
+        exprs.shrink_to_fit();
         Some(CompiledRule {
             kind,
+            exprs,
             span: rule.span,
             location: self.file.location(rule.span),
             evidence,
         })
     }
 
-    fn condition(&mut self, expr: &Expr) -> Node {
+    fn condition(&mut self, expr: &Expr) -> NodeId {
         let (node, ty) = self.expr(expr);
         if !ty.fits(Ty::Bool) {
             self.report(
@@ -475,7 +483,7 @@ impl<'f> Compiler<'f> {
             .parts
             .iter()
             .map(|part| match part {
-                TemplatePart::Text(text) => MessagePart::Text(text.clone()),
+                TemplatePart::Text(text) => MessagePart::Text(text.clone().into()),
                 TemplatePart::Expr(expr) => MessagePart::Expr(self.expr(expr).0),
             })
             .collect();
@@ -483,74 +491,82 @@ impl<'f> Compiler<'f> {
     }
 
     /// The paths (`input.branch`, `protected`, `actor.role`) a rule reads, for its evidence.
-    fn evidence(&self, expr: &Expr) -> Vec<(String, Node)> {
+    fn evidence(&mut self, expr: &Expr) -> Vec<(Text, NodeId)> {
         let mut paths = Vec::new();
         collect_paths(expr, &mut paths);
+        let file = self.file;
         let mut seen = HashSet::new();
-        paths
-            .into_iter()
-            .filter(|path| seen.insert(self.file.slice(path.span)))
-            .filter_map(|path| {
-                Some((
-                    self.file.slice(path.span).to_string(),
-                    self.path_node(path)?,
-                ))
-            })
-            .take(8)
-            .collect()
+        let mut evidence = Vec::new();
+        for path in paths {
+            if evidence.len() == 8 {
+                break;
+            }
+            if !seen.insert(file.slice(path.span)) {
+                continue;
+            }
+            let mark = self.exprs.mark();
+            match self.path_node(path) {
+                Some(node) => evidence.push((file.slice(path.span).to_string().into(), node)),
+                None => self.exprs.truncate(mark),
+            }
+        }
+        evidence
     }
 
     /// A path compiled for evidence: reading it is not a use and reports nothing; a path whose
     /// root is out of scope here (a quantifier's variable) gives `None`.
-    fn path_node(&self, expr: &Expr) -> Option<Node> {
+    fn path_node(&mut self, expr: &Expr) -> Option<NodeId> {
         let op = match &expr.kind {
             ExprKind::Var(ident) => match self.lookup_binding(&ident.name) {
                 Some(binding) => binding.reader(),
                 None => Op::Root(Root::from_name(&ident.name)?),
             },
-            ExprKind::Field(base, field) => Op::Field(
-                Box::new(self.path_node(base)?),
-                Arc::from(field.name.as_str()),
-            ),
+            ExprKind::Field(base, field) => {
+                Op::Field(self.path_node(base)?, Arc::from(field.name.as_str()))
+            }
             ExprKind::Index(base, index) => {
                 let key = match &index.kind {
                     ExprKind::Int(n) => Value::Int(*n),
                     ExprKind::Str(s) => Value::str(s.as_str()),
                     _ => return None,
                 };
-                let key = Node {
+                let base = self.path_node(base)?;
+                let key = self.exprs.push(Node {
                     op: Op::Const(key),
                     span: index.span,
-                };
-                Op::Index(Box::new(self.path_node(base)?), Box::new(key))
+                });
+                Op::Index(base, key)
             }
             _ => return None,
         };
-        Some(Node {
+        Some(self.exprs.push(Node {
             op,
             span: expr.span,
-        })
+        }))
     }
 
     /// Compiles an expression; a part that reads nothing from the request is computed now, once,
     /// instead of on every evaluation (literal lists, `lower("X")`, ...). One that would fail is
     /// left to fail at run time, where its error names its place.
-    fn expr(&mut self, expr: &Expr) -> (Node, Ty) {
-        let (node, ty) = self.expr_unfolded(expr);
-        let foldable = !matches!(node.op, Op::Const(_)) && children_are_constant(&node);
-        if foldable && let Ok(value) = super::eval::evaluate_constant(&node) {
-            return (
-                Node {
-                    op: Op::Const(value),
-                    span: node.span,
-                },
-                ty,
-            );
+    fn expr(&mut self, expr: &Expr) -> (NodeId, Ty) {
+        let mark = self.exprs.mark();
+        let (id, ty) = self.expr_unfolded(expr);
+        let foldable = self.exprs.get(id).is_some_and(|node| {
+            !matches!(node.op, Op::Const(_)) && children_are_constant(&self.exprs, node)
+        });
+        if foldable && let Ok(value) = super::eval::evaluate_constant(&self.exprs, id) {
+            // The expression's nodes are the last ones added: its value replaces them.
+            self.exprs.truncate(mark);
+            let folded = Node {
+                op: Op::Const(value),
+                span: expr.span,
+            };
+            return (self.exprs.push(folded), ty);
         }
-        (node, ty)
+        (id, ty)
     }
 
-    fn expr_unfolded(&mut self, expr: &Expr) -> (Node, Ty) {
+    fn expr_unfolded(&mut self, expr: &Expr) -> (NodeId, Ty) {
         let span = expr.span;
         let (op, ty) = match &expr.kind {
             ExprKind::Null => (Op::Const(Value::Null), Ty::Null),
@@ -561,8 +577,8 @@ impl<'f> Compiler<'f> {
             ExprKind::Duration(ms) => (Op::Const(Value::Duration(*ms)), Ty::Duration),
             ExprKind::TimeOfDay(s) => (Op::Const(Value::TimeOfDay(*s)), Ty::TimeOfDay),
             ExprKind::List(items) => {
-                let nodes = items.iter().map(|e| self.expr(e).0).collect();
-                (Op::List(nodes), Ty::List)
+                let nodes: Vec<NodeId> = items.iter().map(|e| self.expr(e).0).collect();
+                (Op::List(self.exprs.push_list(&nodes)), Ty::List)
             }
             ExprKind::Map(entries) => {
                 let mut seen = HashSet::new();
@@ -582,26 +598,23 @@ impl<'f> Compiler<'f> {
             ExprKind::Var(ident) => self.variable(ident),
             ExprKind::Field(base, field) => {
                 let (base, _) = self.expr(base);
-                (
-                    Op::Field(Box::new(base), Arc::from(field.name.as_str())),
-                    Ty::Any,
-                )
+                (Op::Field(base, Arc::from(field.name.as_str())), Ty::Any)
             }
             ExprKind::Index(base, index) => {
                 let (base, _) = self.expr(base);
                 let (index, _) = self.expr(index);
-                (Op::Index(Box::new(base), Box::new(index)), Ty::Any)
+                (Op::Index(base, index), Ty::Any)
             }
             ExprKind::Unary(UnaryOp::Not, operand) => {
                 let node = self.operand(operand, Ty::Bool, "`not`");
-                (Op::Not(Box::new(node)), Ty::Bool)
+                (Op::Not(node), Ty::Bool)
             }
             ExprKind::Unary(UnaryOp::Neg, operand) => {
                 let (node, ty) = self.expr(operand);
                 if !(ty.fits(Ty::Number) || ty.fits(Ty::Duration)) {
                     self.mismatch(operand.span, "`-` applies to numbers and durations", ty);
                 }
-                (Op::Neg(Box::new(node)), ty)
+                (Op::Neg(node), ty)
             }
             ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs),
             ExprKind::Call { name, args } => self.call(name, args, span),
@@ -629,7 +642,7 @@ impl<'f> Compiler<'f> {
                     Op::Quantifier(Box::new(Quantifier {
                         kind: *kind,
                         slot,
-                        var: var.name.clone(),
+                        var: var.name.clone().into(),
                         list: list_node,
                         body: body_node,
                     })),
@@ -645,10 +658,7 @@ impl<'f> Compiler<'f> {
                 let (then, then_ty) = self.expr(then);
                 let (otherwise, else_ty) = self.expr(otherwise);
                 let ty = if then_ty == else_ty { then_ty } else { Ty::Any };
-                (
-                    Op::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
-                    ty,
-                )
+                (Op::If(cond, then, otherwise), ty)
             }
             ExprKind::Lookup {
                 system,
@@ -656,11 +666,11 @@ impl<'f> Compiler<'f> {
                 args,
             } => self.lookup(system, query, args, span),
         };
-        (Node { op, span }, ty)
+        (self.exprs.push(Node { op, span }), ty)
     }
 
     /// Compiles an operand that must fit `expected`, reporting a certain mismatch.
-    fn operand(&mut self, expr: &Expr, expected: Ty, context: &str) -> Node {
+    fn operand(&mut self, expr: &Expr, expected: Ty, context: &str) -> NodeId {
         let (node, ty) = self.expr(expr);
         if !ty.fits(expected) {
             self.mismatch(expr.span, &format!("{context} needs {}", expected.a()), ty);
@@ -774,9 +784,9 @@ impl<'f> Compiler<'f> {
                 let l = self.operand(lhs, Ty::Bool, &format!("`{}`", op.symbol()));
                 let r = self.operand(rhs, Ty::Bool, &format!("`{}`", op.symbol()));
                 let op = if op == BinaryOp::And {
-                    Op::And(Box::new(l), Box::new(r))
+                    Op::And(l, r)
                 } else {
-                    Op::Or(Box::new(l), Box::new(r))
+                    Op::Or(l, r)
                 };
                 (op, Ty::Bool)
             }
@@ -788,16 +798,18 @@ impl<'f> Compiler<'f> {
                 } else {
                     Ty::Any
                 };
-                (Op::Coalesce(Box::new(l), Box::new(r)), ty)
+                (Op::Coalesce(l, r), ty)
             }
             BinaryOp::Matches => {
                 let l = self.operand(lhs, Ty::Str, "`matches`");
                 let r = self.operand(rhs, Ty::Str, "`matches`");
-                let pattern = match &r.op {
+                let pattern = match self.exprs.get(r).map(|node| &node.op) {
                     // A literal, or a `let` of one: checked here, compiled on first use.
-                    Op::Const(Value::Str(text)) => match check_regex(text) {
+                    Some(Op::Const(Value::Str(text))) => match check_regex(text) {
                         Ok(agreement) => {
-                            Pattern::Static(Arc::new(LazyRegex::new(text.as_ref(), agreement)))
+                            let regex = LazyRegex::new(text.as_ref(), agreement);
+                            self.exprs.discard(r);
+                            Pattern::Static(Arc::new(regex))
                         }
                         Err(why) => {
                             self.report(
@@ -809,18 +821,18 @@ impl<'f> Compiler<'f> {
                                 .label("invalid regular expression")
                                 .help(first_line(&why)),
                             );
-                            Pattern::Dynamic(Box::new(r))
+                            Pattern::Dynamic(r)
                         }
                     },
-                    _ => Pattern::Dynamic(Box::new(r)),
+                    _ => Pattern::Dynamic(r),
                 };
-                (Op::Matches(Box::new(l), pattern), Ty::Bool)
+                (Op::Matches(l, pattern), Ty::Bool)
             }
             _ => {
                 let (l, lt) = self.expr(lhs);
                 let (r, rt) = self.expr(rhs);
                 let ty = self.binary_type(op, lt, rt, lhs.span.to(rhs.span));
-                (Op::Binary(op, Box::new(l), Box::new(r)), ty)
+                (Op::Binary(op, l, r), ty)
             }
         }
     }
@@ -941,7 +953,10 @@ impl<'f> Compiler<'f> {
             );
         }
         let nodes = self.positional_args(builtin, args, span);
-        (Op::Call(builtin, nodes), builtin.returns)
+        (
+            Op::Call(builtin, self.exprs.push_list(&nodes)),
+            builtin.returns,
+        )
     }
 
     fn positional_args(
@@ -949,7 +964,7 @@ impl<'f> Compiler<'f> {
         builtin: &'static Builtin,
         args: &[Arg],
         span: Span,
-    ) -> Vec<Node> {
+    ) -> Vec<NodeId> {
         let max = builtin.params.len();
         let min = max - builtin.optional;
         if args.len() < min || args.len() > max {
@@ -1024,9 +1039,12 @@ impl<'f> Compiler<'f> {
         };
         let subject = self.operand(&subject.value, Ty::Str, "`glob`");
         let compiled = self.operand(&pattern.value, Ty::Str, "`glob`");
-        let pattern = match &compiled.op {
-            Op::Const(Value::Str(text)) => match compile_glob(text) {
-                Ok(matcher) => Pattern::Static(Arc::new(matcher)),
+        let pattern = match self.exprs.get(compiled).map(|node| &node.op) {
+            Some(Op::Const(Value::Str(text))) => match compile_glob(text) {
+                Ok(matcher) => {
+                    self.exprs.discard(compiled);
+                    Pattern::Static(Arc::new(matcher))
+                }
                 Err(why) => {
                     self.report(
                         self.diag(
@@ -1036,12 +1054,12 @@ impl<'f> Compiler<'f> {
                         )
                         .label("invalid glob"),
                     );
-                    Pattern::Dynamic(Box::new(compiled))
+                    Pattern::Dynamic(compiled)
                 }
             },
-            _ => Pattern::Dynamic(Box::new(compiled)),
+            _ => Pattern::Dynamic(compiled),
         };
-        (Op::Glob(Box::new(subject), pattern), Ty::Bool)
+        (Op::Glob(subject, pattern), Ty::Bool)
     }
 
     fn history(&mut self, name: &ast::Ident, args: &[Arg], span: Span) -> (Op, Ty) {
@@ -1075,14 +1093,10 @@ impl<'f> Compiler<'f> {
                 continue;
             };
             match arg_name.name.as_str() {
-                "within" => {
-                    within = Some(Box::new(self.operand(&arg.value, Ty::Duration, "`within`")))
-                }
-                "workflow" => {
-                    workflow = Some(Box::new(self.operand(&arg.value, Ty::Str, "`workflow`")))
-                }
+                "within" => within = Some(self.operand(&arg.value, Ty::Duration, "`within`")),
+                "workflow" => workflow = Some(self.operand(&arg.value, Ty::Str, "`workflow`")),
                 "action" if !is_count => {
-                    extra = Some(Box::new(self.operand(&arg.value, Ty::Str, "`action`")))
+                    extra = Some(self.operand(&arg.value, Ty::Str, "`action`"))
                 }
                 "where" if is_count => {
                     let receipt = ast::Ident {
@@ -1092,7 +1106,7 @@ impl<'f> Compiler<'f> {
                     let slot = self.bind(&receipt, BindingKind::Variable, Ty::Map);
                     let body = self.operand(&arg.value, Ty::Bool, "`where`");
                     self.visible.pop();
-                    predicate = Some((slot, Box::new(body)));
+                    predicate = Some((slot, body));
                 }
                 other => {
                     let hint = did_you_mean(other, allowed.iter().copied());
@@ -1192,8 +1206,16 @@ impl<'f> Compiler<'f> {
 
 /// Whether a compiled expression reads nothing from the request, given that its children have
 /// already been folded: it can then be computed now.
-fn children_are_constant(node: &Node) -> bool {
-    let constant = |n: &Node| matches!(n.op, Op::Const(_));
+fn children_are_constant(exprs: &Exprs, node: &Node) -> bool {
+    let constant = |id: &NodeId| {
+        matches!(
+            exprs.get(*id),
+            Some(Node {
+                op: Op::Const(_),
+                ..
+            })
+        )
+    };
     match &node.op {
         Op::Const(_) => true,
         Op::Slot(_)
@@ -1212,8 +1234,15 @@ fn children_are_constant(node: &Node) -> bool {
             constant(subject)
         }
         Op::Matches(..) | Op::Glob(..) => false,
-        Op::Call(builtin, args) => !builtin.reads_host() && args.iter().all(constant),
-        Op::List(args) => args.iter().all(constant),
+        Op::Call(builtin, args) => {
+            !builtin.reads_host()
+                && exprs
+                    .list(*args)
+                    .is_some_and(|ids| ids.iter().all(constant))
+        }
+        Op::List(args) => exprs
+            .list(*args)
+            .is_some_and(|ids| ids.iter().all(constant)),
         Op::Map(entries) => entries.iter().all(|(_, v)| constant(v)),
         Op::If(a, b, c) => constant(a) && constant(b) && constant(c),
     }
@@ -1283,77 +1312,13 @@ mod tests {
     use crate::policy::eval::{Status, evaluate_on_payload, explain_on_payload};
     use crate::policy::library::builtin_all;
 
-    /// Every literal regular expression under `node`.
-    fn static_regexes<'a>(node: &'a Node, out: &mut Vec<&'a LazyRegex>) {
-        let mut walk = |n: &'a Node| static_regexes(n, out);
-        match &node.op {
-            Op::Matches(subject, pattern) => {
-                walk(subject);
-                match pattern {
-                    Pattern::Static(regex) => out.push(regex),
-                    Pattern::Dynamic(p) => static_regexes(p, out),
-                }
-            }
-            Op::Glob(subject, pattern) => {
-                walk(subject);
-                if let Pattern::Dynamic(p) = pattern {
-                    static_regexes(p, out);
-                }
-            }
-            Op::Const(_) | Op::Slot(_) | Op::Root(_) => {}
-            Op::Field(a, _) | Op::Not(a) | Op::Neg(a) => walk(a),
-            Op::Index(a, b)
-            | Op::And(a, b)
-            | Op::Or(a, b)
-            | Op::Coalesce(a, b)
-            | Op::Binary(_, a, b) => {
-                walk(a);
-                walk(b);
-            }
-            Op::Quantifier(quantifier) => {
-                walk(&quantifier.list);
-                walk(&quantifier.body);
-            }
-            Op::If(a, b, c) => {
-                walk(a);
-                walk(b);
-                walk(c);
-            }
-            Op::Call(_, args) | Op::List(args) => args.iter().for_each(walk),
-            Op::Map(entries) => entries.iter().for_each(|(_, v)| walk(v)),
-            Op::Lookup(lookup) => lookup.args.iter().for_each(|(_, v)| walk(v)),
-            Op::HistoryCount { query, predicate } => {
-                walk(&query.within);
-                query.workflow.iter().for_each(|w| walk(w));
-                predicate.iter().for_each(|(_, p)| walk(p));
-            }
-            Op::HistoryActions { query, action } => {
-                walk(&query.within);
-                query.workflow.iter().for_each(|w| walk(w));
-                action.iter().for_each(|a| walk(a));
-            }
-        }
-    }
-
+    /// Every literal regular expression of a policy's rules.
     fn policy_regexes(policy: &CompiledPolicy) -> Vec<&LazyRegex> {
         let mut out = Vec::new();
         for rule in policy.rules.iter().flatten() {
-            let (cond, message) = match &rule.kind {
-                RuleOp::Let { value, .. } => (Some(value), None),
-                RuleOp::Deny { cond, message }
-                | RuleOp::Require { cond, message }
-                | RuleOp::Warn { cond, message }
-                | RuleOp::PassWhen { cond, message } => (Some(cond), Some(message)),
-                RuleOp::Approve { cond, by, message } => {
-                    by.iter().for_each(|b| static_regexes(b, &mut out));
-                    (Some(cond), Some(message))
-                }
-                RuleOp::Pass { message } => (None, Some(message)),
-            };
-            cond.iter().for_each(|c| static_regexes(c, &mut out));
-            for part in message.iter().flat_map(|m| &m.parts) {
-                if let MessagePart::Expr(node) = part {
-                    static_regexes(node, &mut out);
+            for node in rule.exprs.nodes() {
+                if let Op::Matches(_, Pattern::Static(regex)) = &node.op {
+                    out.push(&**regex);
                 }
             }
         }
@@ -1365,6 +1330,36 @@ mod tests {
         let parsed = crate::policy::parse(&file);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         check_policies(&file, &parsed.file, "t")
+    }
+
+    /// A part folded to a constant leaves nothing of itself behind: the nodes it was compiled
+    /// to are taken back, so a rule holds only the nodes it evaluates (and its evidence).
+    #[test]
+    fn a_folded_expression_leaves_only_its_value() {
+        let checked = check(
+            r#"policy p {
+  deny when input.x == lower("A") because "x"
+}"#,
+        );
+        let policy = &checked.policies[0];
+        let Some(Ok(rule)) = policy.rules.get(0) else {
+            panic!("no rule");
+        };
+        let ops: Vec<&Op> = rule.exprs.nodes().iter().map(|node| &node.op).collect();
+        // input, .x, "a", ==; then the evidence's own input, .x.
+        assert_eq!(ops.len(), 6, "{ops:?}");
+        assert!(matches!(ops[2], Op::Const(Value::Str(s)) if &**s == "a"));
+        assert!(!ops.iter().any(|op| matches!(op, Op::Call(..))));
+        let RuleOp::Deny { cond, .. } = &rule.kind else {
+            panic!("not a deny");
+        };
+        assert!(matches!(
+            rule.exprs.get(*cond),
+            Some(Node {
+                op: Op::Binary(BinaryOp::Eq, _, _),
+                ..
+            })
+        ));
     }
 
     /// A decision passes over constant `let`s (`Rules::needed_to_decide`): that is sound only

@@ -290,7 +290,7 @@ type HistoryRead = Result<Arc<[Value]>, String>;
 struct Frame {
     slots: Vec<Value>,
     /// Items that made an `any` true, in the order found: (variable, item).
-    witnesses: Vec<(String, Value)>,
+    witnesses: Vec<(Text, Value)>,
     /// Lookups and history reads, always kept as evidence.
     reads: Vec<(String, Value)>,
 }
@@ -310,8 +310,8 @@ static EMPTY: std::sync::LazyLock<Context> = std::sync::LazyLock::new(|| {
 });
 
 /// Evaluates a compiled constant (no request data, no providers).
-pub fn evaluate_constant(node: &Node) -> Result<Value, String> {
-    evaluate_in_slots(node, Vec::new())
+pub fn evaluate_constant(exprs: &Exprs, id: NodeId) -> Result<Value, String> {
+    evaluate_in_slots(exprs, id, Vec::new())
 }
 
 /// Evaluates a workflow template with the values of its roots, in the order they were compiled
@@ -319,17 +319,17 @@ pub fn evaluate_constant(node: &Node) -> Result<Value, String> {
 pub fn evaluate_template(program: &TemplateProgram, roots: &[Value]) -> Result<Value, String> {
     let mut slots = roots.to_vec();
     slots.resize(program.slot_count.max(roots.len()), Value::Null);
-    evaluate_in_slots(&program.node, slots)
+    evaluate_in_slots(&program.exprs, program.root, slots)
 }
 
-fn evaluate_in_slots(node: &Node, slots: Vec<Value>) -> Result<Value, String> {
+fn evaluate_in_slots(exprs: &Exprs, id: NodeId, slots: Vec<Value>) -> Result<Value, String> {
     let session = Session::new(&EMPTY, &NoLookups, &NoHistory);
     let mut frame = Frame {
         slots,
         witnesses: Vec::new(),
         reads: Vec::new(),
     };
-    session.eval(node, &mut frame).map_err(|e| e.message)
+    session.eval(exprs, id, &mut frame).map_err(|e| e.message)
 }
 
 impl<'a> Session<'a> {
@@ -604,6 +604,7 @@ impl<'a> Session<'a> {
     }
 
     fn rule(&self, rule: &CompiledRule, frame: &mut Frame) -> Eval<RuleStep> {
+        let exprs = &rule.exprs;
         let fired = |value: bool,
                      message: &Message,
                      approvers: Option<Value>,
@@ -612,7 +613,7 @@ impl<'a> Session<'a> {
             if value {
                 Ok(RuleStep::Fired(
                     Value::Bool(true),
-                    self.render(message, frame)?,
+                    self.render(exprs, message, frame)?,
                     approvers,
                 ))
             } else {
@@ -621,7 +622,7 @@ impl<'a> Session<'a> {
         };
         match &rule.kind {
             RuleOp::Let { slot, value, .. } => {
-                let value = self.eval(value, frame)?;
+                let value = self.eval(exprs, *value, frame)?;
                 if let Some(target) = frame.slots.get_mut(*slot) {
                     *target = value.clone();
                 }
@@ -630,11 +631,11 @@ impl<'a> Session<'a> {
             RuleOp::Deny { cond, message }
             | RuleOp::Warn { cond, message }
             | RuleOp::PassWhen { cond, message } => {
-                let value = self.condition(cond, frame)?;
+                let value = self.condition(exprs, *cond, frame)?;
                 fired(value, message, None, frame)
             }
             RuleOp::Require { cond, message } => {
-                let value = self.condition(cond, frame)?;
+                let value = self.condition(exprs, *cond, frame)?;
                 match fired(!value, message, None, frame)? {
                     RuleStep::Fired(_, message, _) => {
                         Ok(RuleStep::Fired(Value::Bool(false), message, None))
@@ -643,26 +644,26 @@ impl<'a> Session<'a> {
                 }
             }
             RuleOp::Approve { cond, by, message } => {
-                let value = self.condition(cond, frame)?;
+                let value = self.condition(exprs, *cond, frame)?;
                 let approvers = match (value, by) {
-                    (true, Some(by)) => Some(self.eval(by, frame)?),
+                    (true, Some(by)) => Some(self.eval(exprs, *by, frame)?),
                     _ => None,
                 };
                 fired(value, message, approvers, frame)
             }
             RuleOp::Pass { message } => Ok(RuleStep::Fired(
                 Value::Bool(true),
-                self.render(message, frame)?,
+                self.render(exprs, message, frame)?,
                 None,
             )),
         }
     }
 
-    fn condition(&self, node: &Node, frame: &mut Frame) -> Eval<bool> {
-        match self.eval(node, frame)? {
+    fn condition(&self, exprs: &Exprs, id: NodeId, frame: &mut Frame) -> Eval<bool> {
+        match self.eval(exprs, id, frame)? {
             Value::Bool(b) => Ok(b),
             other => fail(
-                node.span,
+                span_of(exprs, id),
                 format!(
                     "a condition must be true or false, but this is {} `{other}`",
                     with_article(other.type_name())
@@ -671,12 +672,14 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn render(&self, message: &Message, frame: &mut Frame) -> Eval<String> {
+    fn render(&self, exprs: &Exprs, message: &Message, frame: &mut Frame) -> Eval<String> {
         let mut out = String::new();
         for part in &message.parts {
             match part {
                 MessagePart::Text(text) => out.push_str(text),
-                MessagePart::Expr(node) => out.push_str(&self.eval(node, frame)?.to_display()),
+                MessagePart::Expr(node) => {
+                    out.push_str(&self.eval(exprs, *node, frame)?.to_display());
+                }
             }
         }
         Ok(out)
@@ -687,23 +690,24 @@ impl<'a> Session<'a> {
     fn evidence(&self, rule: &CompiledRule, frame: &mut Frame) -> Value {
         let mut map = Map::new();
         for (text, node) in &rule.evidence {
-            if let Ok(value) = self.eval(node, frame) {
-                map.insert(Arc::from(text.as_str()), value);
+            if let Ok(value) = self.eval(&rule.exprs, *node, frame) {
+                map.insert(Arc::from(&**text), value);
             }
         }
         for (var, item) in std::mem::take(&mut frame.witnesses) {
-            map.entry(Arc::from(var.as_str())).or_insert(item);
+            map.entry(Arc::from(&*var)).or_insert(item);
         }
         Value::Map(Arc::new(map))
     }
 
-    fn eval(&self, node: &Node, frame: &mut Frame) -> Eval<Value> {
+    fn eval(&self, exprs: &Exprs, id: NodeId, frame: &mut Frame) -> Eval<Value> {
+        let node = node(exprs, id)?;
         let span = node.span;
         match &node.op {
             Op::Const(value) => Ok(value.clone()),
             Op::Slot(slot) => Ok(frame.slots.get(*slot).cloned().unwrap_or_default()),
             Op::Root(root) => Ok(self.ctx.root(*root).clone()),
-            Op::Field(base, field) => match self.eval(base, frame)? {
+            Op::Field(base, field) => match self.eval(exprs, *base, frame)? {
                 Value::Map(map) => Ok(map.get(field).cloned().unwrap_or_default()),
                 Value::Null => Ok(Value::Null),
                 other => fail(
@@ -715,21 +719,21 @@ impl<'a> Session<'a> {
                 ),
             },
             Op::Index(base, index) => {
-                let base = self.eval(base, frame)?;
-                let index = self.eval(index, frame)?;
+                let base = self.eval(exprs, *base, frame)?;
+                let index = self.eval(exprs, *index, frame)?;
                 index_value(&base, &index).or_else(|message| fail(span, message))
             }
-            Op::Not(operand) => match self.eval(operand, frame)? {
+            Op::Not(operand) => match self.eval(exprs, *operand, frame)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 other => fail(
-                    operand.span,
+                    span_of(exprs, *operand),
                     format!(
                         "`not` needs true or false, got {} `{other}`",
                         with_article(other.type_name())
                     ),
                 ),
             },
-            Op::Neg(operand) => match self.eval(operand, frame)? {
+            Op::Neg(operand) => match self.eval(exprs, *operand, frame)? {
                 Value::Int(n) => n
                     .checked_neg()
                     .map(Value::Int)
@@ -746,39 +750,40 @@ impl<'a> Session<'a> {
                 ),
             },
             Op::And(lhs, rhs) => {
-                if self.boolean(lhs, frame, "and")? {
-                    Ok(Value::Bool(self.boolean(rhs, frame, "and")?))
+                if self.boolean(exprs, *lhs, frame, "and")? {
+                    Ok(Value::Bool(self.boolean(exprs, *rhs, frame, "and")?))
                 } else {
                     Ok(Value::Bool(false))
                 }
             }
             Op::Or(lhs, rhs) => {
-                if self.boolean(lhs, frame, "or")? {
+                if self.boolean(exprs, *lhs, frame, "or")? {
                     Ok(Value::Bool(true))
                 } else {
-                    Ok(Value::Bool(self.boolean(rhs, frame, "or")?))
+                    Ok(Value::Bool(self.boolean(exprs, *rhs, frame, "or")?))
                 }
             }
-            Op::Coalesce(lhs, rhs) => match self.eval(lhs, frame)? {
-                Value::Null => self.eval(rhs, frame),
+            Op::Coalesce(lhs, rhs) => match self.eval(exprs, *lhs, frame)? {
+                Value::Null => self.eval(exprs, *rhs, frame),
                 value => Ok(value),
             },
             Op::Binary(op, lhs, rhs) => {
-                let l = self.eval(lhs, frame)?;
-                let r = self.eval(rhs, frame)?;
+                let l = self.eval(exprs, *lhs, frame)?;
+                let r = self.eval(exprs, *rhs, frame)?;
                 binary(*op, &l, &r).or_else(|message| fail(span, message))
             }
             Op::Matches(subject, pattern) => {
-                let subject = self.string(subject, frame, "`matches`")?;
+                let subject = self.string(exprs, *subject, frame, "`matches`")?;
                 let found = match pattern {
                     Pattern::Static(regex) => regex
                         .is_match(&subject)
                         .or_else(|why| fail(span, format!("invalid regular expression: {why}")))?,
                     Pattern::Dynamic(node) => {
-                        let text = self.string(node, frame, "a pattern")?;
+                        let text = self.string(exprs, *node, frame, "a pattern")?;
                         self.cached(&self.regexes, &text, compile_regex)
                             .or_else(|why| {
-                                fail(node.span, format!("invalid regular expression: {why}"))
+                                let span = span_of(exprs, *node);
+                                fail(span, format!("invalid regular expression: {why}"))
                             })?
                             .is_match(&subject)
                     }
@@ -786,21 +791,23 @@ impl<'a> Session<'a> {
                 Ok(Value::Bool(found))
             }
             Op::Glob(subject, pattern) => {
-                let subject = self.string(subject, frame, "`glob`")?;
+                let subject = self.string(exprs, *subject, frame, "`glob`")?;
                 let matcher = match pattern {
                     Pattern::Static(matcher) => Arc::clone(matcher),
                     Pattern::Dynamic(node) => {
-                        let text = self.string(node, frame, "a pattern")?;
+                        let text = self.string(exprs, *node, frame, "a pattern")?;
                         self.cached(&self.globs, &text, compile_glob)
-                            .or_else(|why| fail(node.span, format!("invalid glob: {why}")))?
+                            .or_else(|why| {
+                                fail(span_of(exprs, *node), format!("invalid glob: {why}"))
+                            })?
                     }
                 };
                 Ok(Value::Bool(matcher.is_match(&subject)))
             }
             Op::Call(builtin, args) => {
-                let values = args
+                let values = list(exprs, *args)?
                     .iter()
-                    .map(|a| self.eval(a, frame))
+                    .map(|a| self.eval(exprs, *a, frame))
                     .collect::<Eval<Vec<Value>>>()?;
                 let key = match (builtin.memoize, values.as_slice()) {
                     (true, [Value::Str(s)]) => Some((builtin.name, Arc::clone(s))),
@@ -827,11 +834,11 @@ impl<'a> Session<'a> {
                     list,
                     body,
                 } = &**quantifier;
-                let items = match self.eval(list, frame)? {
+                let items = match self.eval(exprs, *list, frame)? {
                     Value::List(items) => items,
                     other => {
                         return fail(
-                            list.span,
+                            span_of(exprs, *list),
                             format!(
                                 "`{}` needs a list, got {} `{other}`",
                                 kind.keyword(),
@@ -847,10 +854,10 @@ impl<'a> Session<'a> {
                         *target = item.clone();
                     }
                     if *kind == QuantifierKind::Map {
-                        kept.push(self.eval(body, frame)?);
+                        kept.push(self.eval(exprs, *body, frame)?);
                         continue;
                     }
-                    let holds = self.boolean(body, frame, kind.keyword())?;
+                    let holds = self.boolean(exprs, *body, frame, kind.keyword())?;
                     match kind {
                         QuantifierKind::Any | QuantifierKind::First if holds => {
                             frame.witnesses.push((var.clone(), item.clone()));
@@ -875,30 +882,28 @@ impl<'a> Session<'a> {
                 })
             }
             Op::If(cond, then, otherwise) => {
-                if self.boolean(cond, frame, "if")? {
-                    self.eval(then, frame)
+                if self.boolean(exprs, *cond, frame, "if")? {
+                    self.eval(exprs, *then, frame)
                 } else {
-                    self.eval(otherwise, frame)
+                    self.eval(exprs, *otherwise, frame)
                 }
             }
             Op::List(items) => Ok(Value::list(
-                items
+                list(exprs, *items)?
                     .iter()
-                    .map(|i| self.eval(i, frame))
+                    .map(|i| self.eval(exprs, *i, frame))
                     .collect::<Eval<Vec<_>>>()?,
             )),
             Op::Map(entries) => {
                 let mut map = Map::new();
                 for (key, value) in entries {
-                    map.insert(Arc::clone(key), self.eval(value, frame)?);
+                    map.insert(Arc::clone(key), self.eval(exprs, *value, frame)?);
                 }
                 Ok(Value::Map(Arc::new(map)))
             }
-            Op::Lookup(lookup) => {
-                self.lookup(&lookup.system, &lookup.query, &lookup.args, span, frame)
-            }
+            Op::Lookup(lookup) => self.lookup(exprs, lookup, span, frame),
             Op::HistoryCount { query, predicate } => {
-                let (receipts, description) = self.history_read(query, frame)?;
+                let (receipts, description) = self.history_read(exprs, query, frame)?;
                 let mut count: i64 = 0;
                 for receipt in receipts.iter() {
                     let holds = match predicate {
@@ -907,7 +912,7 @@ impl<'a> Session<'a> {
                             if let Some(target) = frame.slots.get_mut(*slot) {
                                 *target = receipt.clone();
                             }
-                            self.boolean(body, frame, "where")?
+                            self.boolean(exprs, *body, frame, "where")?
                         }
                     };
                     count += i64::from(holds);
@@ -919,9 +924,9 @@ impl<'a> Session<'a> {
                 Ok(Value::Int(count))
             }
             Op::HistoryActions { query, action } => {
-                let (receipts, description) = self.history_read(query, frame)?;
+                let (receipts, description) = self.history_read(exprs, query, frame)?;
                 let wanted = match action {
-                    Some(node) => Some(self.string(node, frame, "`action`")?),
+                    Some(node) => Some(self.string(exprs, *node, frame, "`action`")?),
                     None => None,
                 };
                 let actions = history_actions(&receipts, wanted.as_deref());
@@ -940,11 +945,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn boolean(&self, node: &Node, frame: &mut Frame, context: &str) -> Eval<bool> {
-        match self.eval(node, frame)? {
+    fn boolean(&self, exprs: &Exprs, id: NodeId, frame: &mut Frame, context: &str) -> Eval<bool> {
+        match self.eval(exprs, id, frame)? {
             Value::Bool(b) => Ok(b),
             other => fail(
-                node.span,
+                span_of(exprs, id),
                 format!(
                     "`{context}` needs true or false, got {} `{other}`",
                     with_article(other.type_name())
@@ -953,11 +958,17 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn string(&self, node: &Node, frame: &mut Frame, context: &str) -> Eval<Arc<str>> {
-        match self.eval(node, frame)? {
+    fn string(
+        &self,
+        exprs: &Exprs,
+        id: NodeId,
+        frame: &mut Frame,
+        context: &str,
+    ) -> Eval<Arc<str>> {
+        match self.eval(exprs, id, frame)? {
             Value::Str(s) => Ok(s),
             other => fail(
-                node.span,
+                span_of(exprs, id),
                 format!(
                     "{context} needs a string, got {} `{other}`",
                     with_article(other.type_name())
@@ -982,15 +993,9 @@ impl<'a> Session<'a> {
         Ok(compiled)
     }
 
-    fn lookup(
-        &self,
-        system: &SystemRef,
-        query: &str,
-        args: &[(Arc<str>, Node)],
-        span: Span,
-        frame: &mut Frame,
-    ) -> Eval<Value> {
-        let system = match system {
+    fn lookup(&self, exprs: &Exprs, lookup: &Lookup, span: Span, frame: &mut Frame) -> Eval<Value> {
+        let query = &lookup.query;
+        let system = match &lookup.system {
             SystemRef::Named(name) => name.clone(),
             SystemRef::Param(slot) => match frame.slots.get(*slot) {
                 Some(Value::Str(name)) => name.to_string(),
@@ -1006,8 +1011,8 @@ impl<'a> Session<'a> {
             },
         };
         let mut map = Map::new();
-        for (name, node) in args {
-            map.insert(Arc::clone(name), self.eval(node, frame)?);
+        for (name, node) in &lookup.args {
+            map.insert(Arc::clone(name), self.eval(exprs, *node, frame)?);
         }
         let args = Value::Map(Arc::new(map));
         let key = format!("{system}.{query}({args})");
@@ -1039,18 +1044,23 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn history_read(&self, query: &HistoryArgs, frame: &mut Frame) -> Eval<(Arc<[Value]>, Value)> {
-        let within = match self.eval(&query.within, frame)? {
+    fn history_read(
+        &self,
+        exprs: &Exprs,
+        query: &HistoryArgs,
+        frame: &mut Frame,
+    ) -> Eval<(Arc<[Value]>, Value)> {
+        let within = match self.eval(exprs, query.within, frame)? {
             Value::Duration(ms) if ms > 0 => ms,
             other => {
                 return fail(
-                    query.within.span,
+                    span_of(exprs, query.within),
                     format!("`within` must be a positive duration, got `{other}`"),
                 );
             }
         };
         let workflow = match &query.workflow {
-            Some(node) => Some(self.string(node, frame, "`workflow`")?.to_string()),
+            Some(node) => Some(self.string(exprs, *node, frame, "`workflow`")?.to_string()),
             None => None,
         };
         let key = (within, workflow.clone());
@@ -1067,14 +1077,36 @@ impl<'a> Session<'a> {
                 receipts
             }
         };
-        let receipts = receipts
-            .or_else(|why| fail(query.within.span, format!("cannot read history: {why}")))?;
+        let receipts = receipts.or_else(|why| {
+            let span = span_of(exprs, query.within);
+            fail(span, format!("cannot read history: {why}"))
+        })?;
         let description = Value::map([
             ("within", Value::Duration(within)),
             ("workflow", workflow.map_or(Value::Null, Value::from)),
         ]);
         Ok((receipts, description))
     }
+}
+
+/// The node at `id`: every id the checker gives, and every stored one, names a node.
+fn node(exprs: &Exprs, id: NodeId) -> Eval<&Node> {
+    exprs.get(id).map_or_else(
+        || fail(Span::default(), format!("no node {id:?} in the program")),
+        Ok,
+    )
+}
+
+fn list(exprs: &Exprs, list: NodeList) -> Eval<&[NodeId]> {
+    exprs.list(list).map_or_else(
+        || fail(Span::default(), format!("no list {list:?} in the program")),
+        Ok,
+    )
+}
+
+/// Where the node at `id` is, for an error about its value.
+fn span_of(exprs: &Exprs, id: NodeId) -> Span {
+    exprs.get(id).map_or_else(Span::default, |node| node.span)
 }
 
 enum RuleStep {

@@ -546,7 +546,9 @@ mod tests {
     use crate::policy::eval::{
         PolicyResult, RuleOutcome, Status, evaluate_on_payload, explain_on_payload,
     };
-    use crate::policy::program::{Op, RuleOp, UnreadableRule, store_programs};
+    use std::borrow::Cow;
+
+    use crate::policy::program::{MessagePart, Node, Op, RuleOp, UnreadableRule, store_programs};
     use crate::receipt::canonical::sha256_hex;
 
     /// The programs build.rs embedded are exactly what checking the sources here gives: every
@@ -772,7 +774,11 @@ mod tests {
             let RuleOp::Let { value, .. } = &rule.kind else {
                 panic!("{id} does not start with a let");
             };
-            let Op::Field(_, name) = &value.op else {
+            let Some(Node {
+                op: Op::Field(_, name),
+                ..
+            }) = rule.exprs.get(*value)
+            else {
                 panic!("{id} does not start by reading a field");
             };
             Arc::clone(name)
@@ -792,6 +798,32 @@ mod tests {
         assert!(matches!(policy.file.text, std::borrow::Cow::Borrowed(_)));
         assert_eq!(&*policy.file.name, "builtin:git.enact");
         assert_eq!(policy.file.text, *text);
+    }
+
+    /// A stored rule's words (its message, its evidence's names) are borrowed from the
+    /// programs compiled into Enact when it is read, not copied.
+    #[test]
+    fn a_stored_rule_reads_its_words_in_place() {
+        let policy = builtin("git.dont_push_to_main").unwrap();
+        let mut texts = 0;
+        for rule in policy.rules.iter() {
+            let rule = rule.unwrap();
+            let message = match &rule.kind {
+                RuleOp::Deny { message, .. } | RuleOp::Require { message, .. } => message,
+                _ => continue,
+            };
+            for part in &message.parts {
+                if let MessagePart::Text(text) = part {
+                    assert!(matches!(text, Cow::Borrowed(_)), "{text}");
+                    texts += 1;
+                }
+            }
+            for (name, _) in &rule.evidence {
+                assert!(matches!(name, Cow::Borrowed(_)), "{name}");
+                texts += 1;
+            }
+        }
+        assert!(texts > 2, "only {texts} texts");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! by name, a glob or regular expression by its text, a place in the source by its line and
 //! column (the file is named by [`CompiledPolicy::attach`]).
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use globset::GlobMatcher;
@@ -177,7 +178,7 @@ impl Rules {
 }
 
 impl StoredRules {
-    fn read(&self, bytes: &[u8]) -> Result<Box<CompiledRule>, UnreadableRule> {
+    fn read(&self, bytes: &'static [u8]) -> Result<Box<CompiledRule>, UnreadableRule> {
         let rule = shared_str::reading(Arc::clone(&self.strings), || {
             postcard::from_bytes::<CompiledRule>(bytes)
         });
@@ -315,7 +316,8 @@ mod place {
 /// `steps`) are its first slots, in the order the checker was given them.
 #[derive(Debug)]
 pub struct TemplateProgram {
-    pub node: Node,
+    pub exprs: Exprs,
+    pub root: NodeId,
     /// Roots first, then quantifier variables.
     pub slot_count: usize,
 }
@@ -349,14 +351,19 @@ impl CompiledScope {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct CompiledRule {
     pub kind: RuleOp,
+    /// Every expression of the rule (its condition, message, evidence): the nodes the
+    /// [`RuleOp`], the message and the evidence name.
+    pub exprs: Exprs,
     pub span: Span,
     /// `file:line:column` of the rule, computed once.
     #[serde(with = "place")]
     pub location: Location,
     /// The names and fields a rule reads, shown as evidence when it fails: (source text, node).
-    pub evidence: Vec<(String, Node)>,
+    #[serde(with = "borrowed::pairs")]
+    pub evidence: Vec<(Text, NodeId)>,
 }
 
 impl CompiledRule {
@@ -364,37 +371,47 @@ impl CompiledRule {
     /// use of the name to the value itself (`Binding::reader`), so no rule reads its slot, and
     /// evaluating it can neither fail nor change a decision. Only a trace shows it.
     pub fn is_constant_let(&self) -> bool {
-        matches!(&self.kind, RuleOp::Let { value, .. } if matches!(value.op, Op::Const(_)))
+        match &self.kind {
+            RuleOp::Let { value, .. } => {
+                matches!(
+                    self.exprs.get(*value),
+                    Some(Node {
+                        op: Op::Const(_),
+                        ..
+                    })
+                )
+            }
+            _ => false,
+        }
     }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub enum RuleOp {
     Let {
         slot: usize,
-        name: String,
-        value: Node,
+        value: NodeId,
     },
     Deny {
-        cond: Node,
+        cond: NodeId,
         message: Message,
     },
     Require {
-        cond: Node,
+        cond: NodeId,
         message: Message,
     },
     Warn {
-        cond: Node,
+        cond: NodeId,
         message: Message,
     },
     Approve {
-        cond: Node,
-        /// Boxed: few rules have one, and it would double the size of every rule.
-        by: Option<Box<Node>>,
+        cond: NodeId,
+        by: Option<NodeId>,
         message: Message,
     },
     PassWhen {
-        cond: Node,
+        cond: NodeId,
         message: Message,
     },
     Pass {
@@ -416,17 +433,189 @@ impl RuleOp {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct Message {
     pub parts: Vec<MessagePart>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub enum MessagePart {
-    Text(String),
-    Expr(Node),
+    Text(#[serde(with = "borrowed")] Text),
+    Expr(NodeId),
+}
+
+/// Text of a program: a checked policy's own, a stored one's borrowed from the programs
+/// compiled into Enact, so that reading a rule copies none of its words.
+pub type Text = Cow<'static, str>;
+
+/// [`Text`] read from bytes that live as long as the process: borrowed, not copied.
+mod borrowed {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(text: &Text, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(text)
+    }
+
+    pub fn deserialize<'de: 'static, D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        <&'de str>::deserialize(d).map(Cow::Borrowed)
+    }
+
+    /// Entries keyed by text.
+    pub mod pairs {
+        use super::*;
+
+        pub fn serialize<S, T>(entries: &[(Text, T)], s: S) -> Result<S::Ok, S::Error>
+        where
+            S: Serializer,
+            T: Serialize,
+        {
+            s.collect_seq(entries.iter().map(|(k, v)| (&**k, v)))
+        }
+
+        pub fn deserialize<'de: 'static, D, T>(d: D) -> Result<Vec<(Text, T)>, D::Error>
+        where
+            D: Deserializer<'de>,
+            T: Deserialize<'de>,
+        {
+            let entries = Vec::<(&'de str, T)>::deserialize(d)?;
+            Ok(entries
+                .into_iter()
+                .map(|(k, v)| (Cow::Borrowed(k), v))
+                .collect())
+        }
+    }
+}
+
+/// The expressions of one rule or template, as one array of nodes in which every node comes
+/// after its operands and names them by their index, plus the operand lists of calls and list
+/// literals. A stored rule reads back in a few allocations instead of one per node.
+#[derive(Debug, Default, Serialize)]
+pub struct Exprs {
+    nodes: Vec<Node>,
+    lists: Vec<NodeId>,
+}
+
+/// A node of an [`Exprs`], by its index there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(u32);
+
+/// Operands of a call or list literal: a run of an [`Exprs`]' lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeList {
+    start: u32,
+    len: u32,
+}
+
+/// How far an [`Exprs`] was filled, to take back what was added since.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    nodes: usize,
+    lists: usize,
+}
+
+impl Exprs {
+    pub fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.0 as usize)
+    }
+
+    pub fn list(&self, list: NodeList) -> Option<&[NodeId]> {
+        let start = list.start as usize;
+        self.lists.get(start..start.checked_add(list.len as usize)?)
+    }
+
+    /// Every node, operands first; a node replaced by a folded constant may remain, unused.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Adds a node whose operands are already here.
+    pub fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        NodeId(index_u32(self.nodes.len() - 1))
+    }
+
+    pub fn push_list(&mut self, ids: &[NodeId]) -> NodeList {
+        let start = index_u32(self.lists.len());
+        self.lists.extend_from_slice(ids);
+        NodeList {
+            start,
+            len: index_u32(ids.len()),
+        }
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            nodes: self.nodes.len(),
+            lists: self.lists.len(),
+        }
+    }
+
+    /// Takes back every node and list added since `mark`.
+    pub fn truncate(&mut self, mark: Mark) {
+        self.nodes.truncate(mark.nodes);
+        self.lists.truncate(mark.lists);
+    }
+
+    /// Takes back `id` if it is the last node added (a pattern kept as its compiled form).
+    pub fn discard(&mut self, id: NodeId) {
+        if id.0 as usize + 1 == self.nodes.len() {
+            self.nodes.pop();
+        }
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.lists.shrink_to_fit();
+    }
+
+    /// Whether every operand a node names, directly or in a list, comes before it: what the
+    /// checker builds, and what stored bytes must hold to be read.
+    fn is_well_formed(&self) -> bool {
+        self.nodes.iter().enumerate().all(|(at, node)| {
+            let before = |id: NodeId| (id.0 as usize) < at;
+            let fine = std::cell::Cell::new(true);
+            node.op.operands(
+                |id| fine.set(fine.get() && before(id)),
+                |list| {
+                    let listed = self
+                        .list(list)
+                        .is_some_and(|ids| ids.iter().all(|&id| before(id)));
+                    fine.set(fine.get() && listed);
+                },
+            );
+            fine.get()
+        })
+    }
+}
+
+fn index_u32(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+impl<'de: 'static> Deserialize<'de> for Exprs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Exprs, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(bound(deserialize = "'de: 'static"))]
+        struct Raw {
+            nodes: Vec<Node>,
+            lists: Vec<NodeId>,
+        }
+        let Raw { nodes, lists } = Raw::deserialize(d)?;
+        let exprs = Exprs { nodes, lists };
+        if exprs.is_well_formed() {
+            Ok(exprs)
+        } else {
+            Err(D::Error::custom(
+                "a node names an operand that is not before it",
+            ))
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct Node {
     pub op: Op,
     pub span: Span,
@@ -754,7 +943,7 @@ pub enum Pattern<T> {
     /// Known when the policy was checked (a literal, or a `let` of one), and checked then.
     Static(Arc<T>),
     /// Computed per request, compiled on first use and cached for the request.
-    Dynamic(Box<Node>),
+    Dynamic(NodeId),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -765,50 +954,107 @@ pub enum SystemRef {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub enum Op {
     Const(#[serde(with = "stored_value")] Value),
     Slot(usize),
     Root(Root),
-    Field(Box<Node>, #[serde(with = "shared_str")] Arc<str>),
-    Index(Box<Node>, Box<Node>),
-    Not(Box<Node>),
-    Neg(Box<Node>),
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
-    Coalesce(Box<Node>, Box<Node>),
+    Field(NodeId, #[serde(with = "shared_str")] Arc<str>),
+    Index(NodeId, NodeId),
+    Not(NodeId),
+    Neg(NodeId),
+    And(NodeId, NodeId),
+    Or(NodeId, NodeId),
+    Coalesce(NodeId, NodeId),
     /// Comparisons, membership and arithmetic.
-    Binary(BinaryOp, Box<Node>, Box<Node>),
-    Matches(Box<Node>, Pattern<LazyRegex>),
-    Glob(Box<Node>, Pattern<Glob>),
+    Binary(BinaryOp, NodeId, NodeId),
+    Matches(NodeId, Pattern<LazyRegex>),
+    Glob(NodeId, Pattern<Glob>),
     Call(
         #[serde(with = "builtin_by_name")] &'static Builtin,
-        Vec<Node>,
+        NodeList,
     ),
-    /// Boxed whole, as `Lookup` is: the rare large variants would otherwise set the size of
-    /// every node of every program.
+    /// Boxed, as `Lookup` is: the rare large variants would otherwise set the size of every
+    /// node of every program.
     Quantifier(Box<Quantifier>),
-    If(Box<Node>, Box<Node>, Box<Node>),
-    List(Vec<Node>),
-    Map(#[serde(with = "shared_str::keyed")] Vec<(Arc<str>, Node)>),
+    If(NodeId, NodeId, NodeId),
+    List(NodeList),
+    Map(#[serde(with = "shared_str::keyed")] Vec<(Arc<str>, NodeId)>),
     Lookup(Box<Lookup>),
     HistoryCount {
         query: HistoryArgs,
         /// Slot of `receipt` and the predicate over it.
-        predicate: Option<(usize, Box<Node>)>,
+        predicate: Option<(usize, NodeId)>,
     },
     HistoryActions {
         query: HistoryArgs,
-        action: Option<Box<Node>>,
+        action: Option<NodeId>,
     },
 }
 
+impl Op {
+    /// Calls `node` with every operand this operation names and `list` with every list.
+    pub fn operands(&self, mut node: impl FnMut(NodeId), mut list: impl FnMut(NodeList)) {
+        match self {
+            Op::Const(_) | Op::Slot(_) | Op::Root(_) => {}
+            Op::Field(a, _) | Op::Not(a) | Op::Neg(a) => node(*a),
+            Op::Index(a, b)
+            | Op::And(a, b)
+            | Op::Or(a, b)
+            | Op::Coalesce(a, b)
+            | Op::Binary(_, a, b) => {
+                node(*a);
+                node(*b);
+            }
+            Op::Matches(subject, pattern) => {
+                node(*subject);
+                if let Pattern::Dynamic(p) = pattern {
+                    node(*p);
+                }
+            }
+            Op::Glob(subject, pattern) => {
+                node(*subject);
+                if let Pattern::Dynamic(p) = pattern {
+                    node(*p);
+                }
+            }
+            Op::Call(_, args) | Op::List(args) => list(*args),
+            Op::Quantifier(quantifier) => {
+                node(quantifier.list);
+                node(quantifier.body);
+            }
+            Op::If(a, b, c) => {
+                node(*a);
+                node(*b);
+                node(*c);
+            }
+            Op::Map(entries) => entries.iter().for_each(|(_, v)| node(*v)),
+            Op::Lookup(lookup) => lookup.args.iter().for_each(|(_, v)| node(*v)),
+            Op::HistoryCount { query, predicate } => {
+                query.operands(&mut node);
+                if let Some((_, body)) = predicate {
+                    node(*body);
+                }
+            }
+            Op::HistoryActions { query, action } => {
+                query.operands(&mut node);
+                if let Some(action) = action {
+                    node(*action);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct Quantifier {
     pub kind: QuantifierKind,
     pub slot: usize,
-    pub var: String,
-    pub list: Node,
-    pub body: Node,
+    #[serde(with = "borrowed")]
+    pub var: Text,
+    pub list: NodeId,
+    pub body: NodeId,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -816,11 +1062,78 @@ pub struct Lookup {
     pub system: SystemRef,
     pub query: String,
     #[serde(with = "shared_str::keyed")]
-    pub args: Vec<(Arc<str>, Node)>,
+    pub args: Vec<(Arc<str>, NodeId)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct HistoryArgs {
-    pub within: Box<Node>,
-    pub workflow: Option<Box<Node>>,
+    pub within: NodeId,
+    pub workflow: Option<NodeId>,
+}
+
+impl HistoryArgs {
+    fn operands(&self, node: &mut impl FnMut(NodeId)) {
+        node(self.within);
+        if let Some(workflow) = self.workflow {
+            node(workflow);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(op: Op) -> Node {
+        Node {
+            op,
+            span: Span::default(),
+        }
+    }
+
+    /// `exprs` written, then read back as a stored program is.
+    fn round_trip(exprs: &Exprs) -> Result<Exprs, postcard::Error> {
+        let bytes: &'static [u8] = Box::leak(postcard::to_stdvec(exprs)?.into_boxed_slice());
+        postcard::from_bytes(bytes)
+    }
+
+    #[test]
+    fn stored_expressions_read_back_only_when_every_operand_comes_first() {
+        let not = |operand| node(Op::Not(NodeId(operand)));
+        let truth = || node(Op::Const(Value::Bool(true)));
+        let length = super::super::builtins::find("len").unwrap();
+        let call = |start, len| node(Op::Call(length, NodeList { start, len }));
+
+        let sound = Exprs {
+            nodes: vec![truth(), not(0), call(0, 1)],
+            lists: vec![NodeId(1)],
+        };
+        let read = round_trip(&sound).unwrap();
+        assert_eq!(read.nodes().len(), 3);
+        assert_eq!(
+            read.list(NodeList { start: 0, len: 1 }),
+            Some(&[NodeId(1)][..])
+        );
+
+        // A node naming itself or a later node would make evaluation loop.
+        for nodes in [vec![not(0)], vec![not(1), truth()]] {
+            let exprs = Exprs {
+                nodes,
+                lists: Vec::new(),
+            };
+            assert!(round_trip(&exprs).is_err(), "{exprs:?}");
+        }
+        // So would a list naming its own node; a list past the end names nothing.
+        for (lists, call) in [
+            (vec![NodeId(1)], call(0, 1)),
+            (vec![NodeId(0)], call(0, 2)),
+            (vec![NodeId(0)], call(u32::MAX, 2)),
+        ] {
+            let exprs = Exprs {
+                nodes: vec![truth(), call],
+                lists,
+            };
+            assert!(round_trip(&exprs).is_err(), "{exprs:?}");
+        }
+    }
 }
