@@ -50,7 +50,7 @@ pub enum HookCommand {
     },
 }
 
-#[derive(clap::Args, Clone, Default)]
+#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProjectFlags {
     /// The configuration file (default: enact.yaml in $CLAUDE_PROJECT_DIR, else in the current
     /// directory, or in a parent).
@@ -95,7 +95,7 @@ fn options(flags: &ProjectFlags, write_receipt: bool) -> Result<HookOptions, Str
 }
 
 /// The hook. Every failure, a panic included, is a denial with exit 2.
-fn claude_code(flags: &ProjectFlags) -> u8 {
+pub(super) fn claude_code(flags: &ProjectFlags) -> u8 {
     let answer = catch_unwind(AssertUnwindSafe(|| {
         let mut input = String::new();
         if let Err(error) = std::io::stdin().read_to_string(&mut input) {

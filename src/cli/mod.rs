@@ -113,6 +113,12 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // The hook runs before every tool call an agent makes, always as `enact hook claude-code`:
+    // that command line is recognised without building the whole parser (a tenth of a
+    // millisecond a call). Any other, the hook's with flags included, goes through clap.
+    if is_bare_hook_call(std::env::args_os().skip(1)) {
+        return ExitCode::from(hook::claude_code(&hook::ProjectFlags::default()));
+    }
     let cli = Cli::parse();
     let out = Output {
         renderer: Renderer {
@@ -136,6 +142,13 @@ pub fn main() -> ExitCode {
         Command::Demo => demo::run(&out),
     };
     ExitCode::from(code)
+}
+
+/// Whether the arguments (after the program's name) are exactly `hook claude-code`.
+fn is_bare_hook_call(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.next().is_some_and(|a| a == "hook")
+        && args.next().is_some_and(|a| a == "claude-code")
+        && args.next().is_none()
 }
 
 /// Who asks: the flags `run` and `explain` share.
@@ -241,5 +254,47 @@ impl Output {
 
     pub fn is_human(&self) -> bool {
         self.renderer.format == ErrorFormat::Human
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> impl Iterator<Item = std::ffi::OsString> {
+        words
+            .iter()
+            .map(std::ffi::OsString::from)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    /// The hook's command line skips the parser with the flags the parser would give it; any
+    /// other command line is parsed.
+    #[test]
+    fn only_the_bare_hook_command_line_skips_the_parser() {
+        assert!(is_bare_hook_call(args(&["hook", "claude-code"])));
+        for other in [
+            &[][..],
+            &["hook"],
+            &["hook", "claude-code", "--config", "enact.yaml"],
+            &["hook", "claude-code", "--allow-insecure-secret"],
+            &["hook", "claude-code", ""],
+            &["hook", "test", "event.json"],
+            &["--error-format", "json", "hook", "claude-code"],
+            &["claude-code", "hook"],
+        ] {
+            assert!(!is_bare_hook_call(args(other)), "{other:?}");
+        }
+        let Ok(cli) = Cli::try_parse_from(["enact", "hook", "claude-code"]) else {
+            panic!("the hook's command line does not parse");
+        };
+        let Command::Hook {
+            command: hook::HookCommand::ClaudeCode(flags),
+        } = cli.command
+        else {
+            panic!("`hook claude-code` is not the hook");
+        };
+        assert_eq!(flags, hook::ProjectFlags::default());
     }
 }
