@@ -11,8 +11,7 @@ use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::canonical::{
-    canonical_bytes, canonical_json, canonical_members, canonical_object, numbers_canonical,
-    sha256_hex,
+    canonical_bytes, canonical_json, canonical_members, canonical_object, member_bytes, sha256_hex,
 };
 use super::error::{ReceiptError, SecretError};
 use super::model::Receipt;
@@ -195,32 +194,21 @@ impl Signer {
         receipt.field_sha256.clear();
         receipt.signature.clear();
         receipt.insecure_secret |= self.insecure;
-        let value = serde_json::to_value(&*receipt).map_err(|error| ReceiptError::Canonical {
-            what: format!("receipt {}", receipt.run_id),
-            message: error.to_string(),
-        })?;
-        let Json::Object(mut fields) = value else {
-            return Err(ReceiptError::Canonical {
-                what: format!("receipt {}", receipt.run_id),
-                message: "a receipt must serialise to a JSON object".to_string(),
-            });
-        };
-        fields.remove(SIGNATURE_FIELD);
-        fields.remove(DIGESTS_FIELD);
-        let numbers_canonical = fields.values().all(numbers_canonical);
-        // Each member is canonicalised once: its bytes give its digest, and the signed bytes
-        // and the document are assembled from them.
-        let members = member_bytes(&fields)?;
+        // Each member is canonicalised once, straight from the receipt: its bytes give its
+        // digest, and the signed bytes and the document are assembled from them.
+        let (mut members, numbers_canonical) =
+            member_bytes(&*receipt, &format!("receipt {}", receipt.run_id))?;
+        members.retain(|(key, _)| key != SIGNATURE_FIELD && key != DIGESTS_FIELD);
         let mut digests: BTreeMap<String, String> = members
             .iter()
-            .map(|(key, bytes)| (key.to_string(), field_digest(bytes)))
+            .map(|(key, bytes)| (key.clone(), field_digest(bytes)))
             .collect();
         let digests_mac = self.digests_mac(&digests)?;
         digests.insert(DIGESTS_FIELD.to_string(), digests_mac);
         let digests_bytes = canonical_bytes(&digests, "the field digests")?;
         let mut parts: Vec<(&str, &[u8])> = members
             .iter()
-            .map(|(key, bytes)| (*key, bytes.as_slice()))
+            .map(|(key, bytes)| (key.as_str(), bytes.as_slice()))
             .collect();
         parts.push((DIGESTS_FIELD, &digests_bytes));
         let signed = canonical_object(&parts)?;
@@ -318,14 +306,15 @@ const FIELD_DIGEST_HEX: usize = 16;
 pub(crate) fn field_digests(
     fields: &Map<String, Json>,
 ) -> Result<BTreeMap<String, String>, ReceiptError> {
-    Ok(member_bytes(fields)?
+    Ok(parsed_member_bytes(fields)?
         .into_iter()
         .map(|(key, bytes)| (key.to_string(), field_digest(&bytes)))
         .collect())
 }
 
-/// The canonical JSON of each member except `signature` and `field_sha256`.
-fn member_bytes(fields: &Map<String, Json>) -> Result<Vec<(&str, Vec<u8>)>, ReceiptError> {
+/// The canonical JSON of each member of a parsed receipt except `signature` and
+/// `field_sha256`.
+fn parsed_member_bytes(fields: &Map<String, Json>) -> Result<Vec<(&str, Vec<u8>)>, ReceiptError> {
     fields
         .iter()
         .filter(|(key, _)| key.as_str() != SIGNATURE_FIELD && key.as_str() != DIGESTS_FIELD)

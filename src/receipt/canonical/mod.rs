@@ -7,6 +7,10 @@ use sha2::{Digest, Sha256};
 
 use super::error::ReceiptError;
 
+mod typed;
+
+pub(crate) use typed::member_bytes;
+
 /// The RFC 8785 canonical JSON of `value`: object keys sorted by their UTF-16 code units, no
 /// whitespace, numbers in their shortest ECMAScript form (`1.0` → `1`, `1e21` → `1e+21`).
 /// Integers beyond 2^53 are rounded to the nearest double, as the RFC requires: a receipt
@@ -32,16 +36,13 @@ pub(crate) fn canonical_members<'v>(
     Ok(out)
 }
 
-/// The same for anything serialisable (structs, typed maps): made a JSON value first.
-pub(crate) fn canonical_bytes<T: Serialize>(
+/// The same for anything serialisable (structs, typed maps), written straight from it: the
+/// bytes `canonical_json` gives for the value `serde_json` would make of it.
+pub(crate) fn canonical_bytes<T: Serialize + ?Sized>(
     value: &T,
     what: &str,
 ) -> Result<Vec<u8>, ReceiptError> {
-    let value = serde_json::to_value(value).map_err(|error| ReceiptError::Canonical {
-        what: what.to_string(),
-        message: error.to_string(),
-    })?;
-    canonical_json(&value)
+    typed::to_canonical(value, what).map(|(bytes, _)| bytes)
 }
 
 /// Appends the canonical JSON of `value` to `out`.
@@ -129,6 +130,7 @@ fn exact_integer(number: &serde_json::Number) -> Option<i128> {
 
 /// Whether every number in `value` is written as itself by the canonical form, so that the
 /// canonical JSON reads back as `value`.
+#[cfg(test)]
 pub(crate) fn numbers_canonical(value: &Json) -> bool {
     match value {
         Json::Number(n) => exact_integer(n).is_some(),
@@ -265,6 +267,120 @@ mod tests {
                 String::from_utf8(general).unwrap()
             );
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+        /// Writing a value straight from serde gives the bytes of writing it as a JSON value,
+        /// and knows as well whether its numbers read back as themselves.
+        #[test]
+        fn the_typed_writer_agrees_with_the_value_writer(value in any_json()) {
+            let (bytes, exact) = typed::to_canonical(&value, "test").unwrap();
+            proptest::prop_assert_eq!(
+                String::from_utf8(bytes).unwrap(),
+                String::from_utf8(canonical_json(&value).unwrap()).unwrap()
+            );
+            proptest::prop_assert_eq!(exact, numbers_canonical(&value));
+        }
+    }
+
+    /// Every shape serde gives a Rust type (options, unit, newtype, tuple and struct variants,
+    /// typed maps, floats, characters, bytes) is written as serde_json would hold it.
+    #[test]
+    fn typed_values_are_written_as_their_json_value() {
+        use std::collections::{BTreeMap, HashMap};
+
+        #[derive(Serialize)]
+        enum Shape {
+            Unit,
+            Newtype(u8),
+            Tuple(i32, String),
+            Struct { z: bool, a: Option<f64> },
+        }
+        #[derive(Serialize)]
+        struct Whole {
+            zeta: Vec<Shape>,
+            alpha: Option<String>,
+            missing: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            skipped: Option<u32>,
+            map: HashMap<String, (char, f32)>,
+            sorted: BTreeMap<String, i64>,
+            bytes: serde_bytes_like::Bytes,
+            big: u64,
+            ratio: f64,
+            whole: f64,
+            unit: (),
+            nan: f64,
+        }
+        mod serde_bytes_like {
+            pub struct Bytes(pub Vec<u8>);
+            impl serde::Serialize for Bytes {
+                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    s.serialize_bytes(&self.0)
+                }
+            }
+        }
+        let whole = Whole {
+            zeta: vec![
+                Shape::Unit,
+                Shape::Newtype(7),
+                Shape::Tuple(-3, "t\u{1}".into()),
+                Shape::Struct {
+                    z: true,
+                    a: Some(0.5),
+                },
+            ],
+            alpha: Some("\u{e000} after \u{1F600}".into()),
+            missing: None,
+            skipped: None,
+            map: [
+                ("\u{1F600}".to_string(), ('x', 1.5)),
+                ("\u{FFFD}".to_string(), ('"', 2.0)),
+            ]
+            .into_iter()
+            .collect(),
+            sorted: [
+                ("b".to_string(), -1),
+                ("a".to_string(), 9_007_199_254_740_993),
+            ]
+            .into_iter()
+            .collect(),
+            bytes: serde_bytes_like::Bytes(vec![0, 255]),
+            big: u64::MAX,
+            ratio: 0.1,
+            whole: 1.0,
+            unit: (),
+            nan: f64::NAN,
+        };
+        let (bytes, exact) = typed::to_canonical(&whole, "test").unwrap();
+        let value = serde_json::to_value(&whole).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            String::from_utf8(canonical_json(&value).unwrap()).unwrap()
+        );
+        assert!(!exact);
+        let (bytes, exact) = typed::to_canonical(&json!({"n": [1, -2, {"m": 3}]}), "t").unwrap();
+        assert_eq!(bytes, br#"{"n":[1,-2,{"m":3}]}"#);
+        assert!(exact);
+    }
+
+    /// The members of an object, each canonical, in the order they come; a value that is not
+    /// an object has none.
+    #[test]
+    fn member_bytes_are_each_members_canonical_json() {
+        let value = json!({"b": {"y": 1, "x": [2.5]}, "a": "\u{1}"});
+        let (members, exact) = member_bytes(&value, "test").unwrap();
+        let expected: Vec<(String, Vec<u8>)> = value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), canonical_json(v).unwrap()))
+            .collect();
+        assert_eq!(members, expected);
+        assert!(!exact);
+        assert!(member_bytes(&json!([1, 2]), "test").is_err());
+        assert!(member_bytes(&json!("text"), "test").is_err());
     }
 
     #[test]
