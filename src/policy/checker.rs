@@ -593,7 +593,7 @@ impl<'f> Compiler<'f> {
                     }
                     nodes.push((Arc::from(key.value.as_str()), self.expr(value).0));
                 }
-                (Op::Map(nodes), Ty::Map)
+                (Op::Map(nodes.into_boxed_slice()), Ty::Map)
             }
             ExprKind::Var(ident) => self.variable(ident),
             ExprKind::Field(base, field) => {
@@ -1138,7 +1138,10 @@ impl<'f> Compiler<'f> {
         };
         let query = HistoryArgs { within, workflow };
         if is_count {
-            (Op::HistoryCount { query, predicate }, Ty::Int)
+            (
+                Op::HistoryCount(Box::new(HistoryCount { query, predicate })),
+                Ty::Int,
+            )
         } else {
             (
                 Op::HistoryActions {
@@ -1221,7 +1224,7 @@ fn children_are_constant(exprs: &Exprs, node: &Node) -> bool {
         Op::Slot(_)
         | Op::Root(_)
         | Op::Lookup(_)
-        | Op::HistoryCount { .. }
+        | Op::HistoryCount(_)
         | Op::HistoryActions { .. }
         | Op::Quantifier(_) => false,
         Op::Field(base, _) | Op::Not(base) | Op::Neg(base) => constant(base),

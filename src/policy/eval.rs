@@ -902,7 +902,8 @@ impl<'a> Session<'a> {
                 Ok(Value::Map(Arc::new(map)))
             }
             Op::Lookup(lookup) => self.lookup(exprs, lookup, span, frame),
-            Op::HistoryCount { query, predicate } => {
+            Op::HistoryCount(count) => {
+                let HistoryCount { query, predicate } = &**count;
                 let (receipts, description) = self.history_read(exprs, query, frame)?;
                 let mut count: i64 = 0;
                 for receipt in receipts.iter() {

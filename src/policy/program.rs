@@ -813,10 +813,11 @@ pub(crate) mod shared_str {
             s.collect_seq(entries.iter().map(|(k, v)| (Key(Arc::clone(k)), v)))
         }
 
-        pub fn deserialize<'de, D, T>(d: D) -> Result<Vec<(Arc<str>, T)>, D::Error>
+        pub fn deserialize<'de, D, T, C>(d: D) -> Result<C, D::Error>
         where
             D: Deserializer<'de>,
             T: Deserialize<'de>,
+            C: FromIterator<(Arc<str>, T)>,
         {
             let entries = Vec::<(Key, T)>::deserialize(d)?;
             Ok(entries.into_iter().map(|(Key(k), v)| (k, v)).collect())
@@ -974,18 +975,14 @@ pub enum Op {
         #[serde(with = "builtin_by_name")] &'static Builtin,
         NodeList,
     ),
-    /// Boxed, as `Lookup` is: the rare large variants would otherwise set the size of every
-    /// node of every program.
+    /// Boxed, as `Lookup`, a map literal and `history.count` are: the rare large variants
+    /// would otherwise set the size of every node of every program.
     Quantifier(Box<Quantifier>),
     If(NodeId, NodeId, NodeId),
     List(NodeList),
-    Map(#[serde(with = "shared_str::keyed")] Vec<(Arc<str>, NodeId)>),
+    Map(#[serde(with = "shared_str::keyed")] Box<[(Arc<str>, NodeId)]>),
     Lookup(Box<Lookup>),
-    HistoryCount {
-        query: HistoryArgs,
-        /// Slot of `receipt` and the predicate over it.
-        predicate: Option<(usize, NodeId)>,
-    },
+    HistoryCount(Box<HistoryCount>),
     HistoryActions {
         query: HistoryArgs,
         action: Option<NodeId>,
@@ -1030,9 +1027,9 @@ impl Op {
             }
             Op::Map(entries) => entries.iter().for_each(|(_, v)| node(*v)),
             Op::Lookup(lookup) => lookup.args.iter().for_each(|(_, v)| node(*v)),
-            Op::HistoryCount { query, predicate } => {
-                query.operands(&mut node);
-                if let Some((_, body)) = predicate {
+            Op::HistoryCount(count) => {
+                count.query.operands(&mut node);
+                if let Some((_, body)) = &count.predicate {
                     node(*body);
                 }
             }
@@ -1066,6 +1063,13 @@ pub struct Lookup {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+pub struct HistoryCount {
+    pub query: HistoryArgs,
+    /// Slot of `receipt` and the predicate over it.
+    pub predicate: Option<(usize, NodeId)>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HistoryArgs {
     pub within: NodeId,
     pub workflow: Option<NodeId>,
@@ -1095,6 +1099,13 @@ mod tests {
     fn round_trip(exprs: &Exprs) -> Result<Exprs, postcard::Error> {
         let bytes: &'static [u8] = Box::leak(postcard::to_stdvec(exprs)?.into_boxed_slice());
         postcard::from_bytes(bytes)
+    }
+
+    /// Every node of every rule a call reaches is read into memory: the rare large operations
+    /// are boxed so that they do not set the size of all the others.
+    #[test]
+    fn a_node_stays_small() {
+        assert!(std::mem::size_of::<Node>() <= 48, "{}", std::mem::size_of::<Node>());
     }
 
     #[test]
