@@ -621,7 +621,7 @@ impl<'a> Session<'a> {
             }
         };
         match &rule.kind {
-            RuleOp::Let { slot, value, .. } => {
+            RuleOp::Let { slot, value } => {
                 let value = self.eval(exprs, *value, frame)?;
                 if let Some(target) = frame.slots.get_mut(*slot) {
                     *target = value.clone();

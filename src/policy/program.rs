@@ -1,6 +1,7 @@
 //! Checked policies, ready to evaluate: names resolved to slots, globs compiled once and literal
-//! regular expressions on first use, functions bound to their table entries. The checker builds
-//! these from the AST; the evaluator reads nothing else.
+//! regular expressions on first use, functions bound to their table entries, each rule's
+//! expressions one array of nodes ([`Exprs`]). The checker builds these from the AST; the
+//! evaluator reads nothing else.
 //!
 //! A program can be stored (serde): build.rs checks the built-in library and embeds its programs,
 //! so that a process needing the library reads them instead of checking 40 policies on every
@@ -1105,7 +1106,11 @@ mod tests {
     /// are boxed so that they do not set the size of all the others.
     #[test]
     fn a_node_stays_small() {
-        assert!(std::mem::size_of::<Node>() <= 48, "{}", std::mem::size_of::<Node>());
+        assert!(
+            std::mem::size_of::<Node>() <= 48,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
     }
 
     #[test]
