@@ -119,12 +119,18 @@ impl Writer {
     }
 }
 
-/// An object's members, each written to the writer's buffer as it comes (from `start`), then
-/// moved into canonical order by [`Members::finish`].
+/// An object: `{`, then each member written as it comes (`"key":value`, comma-separated);
+/// members that did not come in canonical order are put in it by [`Members::finish`]. A JSON
+/// map's keys come sorted (unless one holds a character from U+E000 up), so nested objects are
+/// written once, not copied at every level.
 struct Members<'w> {
     writer: &'w mut Writer,
+    /// Where the object's `{` is.
     start: usize,
+    /// Each member's key and where its value was written.
     entries: Vec<(String, Range<usize>)>,
+    /// Whether the members came in canonical order so far.
+    in_order: bool,
     /// The key of a map entry whose value has not come yet.
     key: Option<String>,
 }
@@ -132,36 +138,54 @@ struct Members<'w> {
 impl<'w> Members<'w> {
     fn new(writer: &'w mut Writer) -> Self {
         let start = writer.out.len();
+        writer.out.push(b'{');
         writer.depth += 1;
         Members {
             writer,
             start,
             entries: Vec::new(),
+            in_order: true,
             key: None,
         }
     }
 
     fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Error> {
+        if let Some((last, _)) = self.entries.last() {
+            self.in_order &= utf16_order(last, &key).is_lt();
+            self.writer.out.push(b',');
+        }
+        write_string(&key, &mut self.writer.out);
+        self.writer.out.push(b':');
         let from = self.writer.out.len();
         value.serialize(&mut *self.writer)?;
         self.entries.push((key, from..self.writer.out.len()));
         Ok(())
     }
 
-    /// Replaces the members written since `start` with the object in canonical order.
+    /// Closes the object, its members put in canonical order if they did not come in it.
     fn finish(mut self) -> Result<&'w mut Writer, Error> {
-        let written = self.writer.out.split_off(self.start);
         self.writer.depth -= 1;
-        if self.writer.depth == 0 && self.writer.keep_members {
-            let members = self.entries.iter().map(|(key, range)| {
-                let at = range.start - self.start..range.end - self.start;
-                (key.clone(), written.get(at).unwrap_or_default().to_vec())
-            });
+        let keep = self.writer.depth == 0 && self.writer.keep_members;
+        if self.in_order && !keep {
+            self.writer.out.push(b'}');
+            return Ok(self.writer);
+        }
+        let written = self.writer.out.split_off(self.start);
+        let value = |range: &Range<usize>| {
+            written
+                .get(range.start - self.start..range.end - self.start)
+                .unwrap_or_default()
+        };
+        if keep {
+            let members = self
+                .entries
+                .iter()
+                .map(|(key, range)| (key.clone(), value(range).to_vec()));
             self.writer.kept = Some(members.collect());
         }
         self.entries.sort_by(|a, b| utf16_order(&a.0, &b.0));
         let out = &mut self.writer.out;
-        out.reserve(written.len() + 2 + 4 * self.entries.len());
+        out.reserve(written.len() + 1);
         out.push(b'{');
         for (index, (key, range)) in self.entries.iter().enumerate() {
             if index > 0 {
@@ -169,8 +193,7 @@ impl<'w> Members<'w> {
             }
             write_string(key, out);
             out.push(b':');
-            let at = range.start - self.start..range.end - self.start;
-            out.extend_from_slice(written.get(at).unwrap_or_default());
+            out.extend_from_slice(value(range));
         }
         out.push(b'}');
         Ok(self.writer)
