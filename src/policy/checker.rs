@@ -1210,45 +1210,42 @@ impl<'f> Compiler<'f> {
 /// Whether a compiled expression reads nothing from the request, given that its children have
 /// already been folded: it can then be computed now.
 fn children_are_constant(exprs: &Exprs, node: &Node) -> bool {
-    let constant = |id: &NodeId| {
-        matches!(
-            exprs.get(*id),
-            Some(Node {
-                op: Op::Const(_),
-                ..
-            })
-        )
-    };
-    match &node.op {
-        Op::Const(_) => true,
+    let reads_request = match &node.op {
         Op::Slot(_)
         | Op::Root(_)
         | Op::Lookup(_)
         | Op::HistoryCount(_)
         | Op::HistoryActions { .. }
-        | Op::Quantifier(_) => false,
-        Op::Field(base, _) | Op::Not(base) | Op::Neg(base) => constant(base),
-        Op::Index(a, b)
-        | Op::And(a, b)
-        | Op::Or(a, b)
-        | Op::Coalesce(a, b)
-        | Op::Binary(_, a, b) => constant(a) && constant(b),
-        Op::Matches(subject, Pattern::Static(_)) | Op::Glob(subject, Pattern::Static(_)) => {
-            constant(subject)
-        }
-        Op::Matches(..) | Op::Glob(..) => false,
-        Op::Call(builtin, args) => {
-            !builtin.reads_host()
-                && exprs
-                    .list(*args)
-                    .is_some_and(|ids| ids.iter().all(constant))
-        }
-        Op::List(args) => exprs
-            .list(*args)
-            .is_some_and(|ids| ids.iter().all(constant)),
-        Op::Map(entries) => entries.iter().all(|(_, v)| constant(v)),
-        Op::If(a, b, c) => constant(a) && constant(b) && constant(c),
-    }
+        | Op::Quantifier(_) => true,
+        // A pattern computed per request, or one that did not compile, is left to run time.
+        Op::Matches(_, Pattern::Dynamic(_)) | Op::Glob(_, Pattern::Dynamic(_)) => true,
+        Op::Call(builtin, _) => builtin.reads_host(),
+        Op::Const(_)
+        | Op::Field(..)
+        | Op::Index(..)
+        | Op::Not(_)
+        | Op::Neg(_)
+        | Op::And(..)
+        | Op::Or(..)
+        | Op::Coalesce(..)
+        | Op::Binary(..)
+        | Op::Matches(_, Pattern::Static(_))
+        | Op::Glob(_, Pattern::Static(_))
+        | Op::If(..)
+        | Op::List(_)
+        | Op::Map(_) => false,
+    };
+    let mut constant = true;
+    let operands_here = exprs.operands(&node.op, |id| {
+        constant &= matches!(
+            exprs.get(id),
+            Some(Node {
+                op: Op::Const(_),
+                ..
+            })
+        );
+    });
+    !reads_request && operands_here && constant
 }
 
 fn first_line(text: &str) -> String {
@@ -1363,6 +1360,30 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A function that reads the machine (the workspace, the home directory) is never folded,
+    /// even on literal arguments: its value belongs to the request's machine, not the checker's.
+    #[test]
+    fn a_call_reading_the_host_is_left_to_run_time() {
+        let checked = check(
+            r#"policy p {
+  deny when path.normalize("~/notes") == "/h/notes" because "home"
+}"#,
+        );
+        let policy = &checked.policies[0];
+        let Some(Ok(rule)) = policy.rules.get(0) else {
+            panic!("no rule");
+        };
+        assert!(
+            rule.exprs
+                .nodes()
+                .iter()
+                .any(|n| matches!(n.op, Op::Call(..)))
+        );
+        // The evaluation's home is /h.
+        let result = evaluate_on_payload(policy, Value::empty_map());
+        assert_eq!(result.status, Status::Block, "{}", result.reason);
     }
 
     /// A decision passes over constant `let`s (`Rules::needed_to_decide`): that is sound only

@@ -526,7 +526,7 @@ impl Exprs {
         self.lists.get(start..start.checked_add(list.len as usize)?)
     }
 
-    /// Every node, operands first; a node replaced by a folded constant may remain, unused.
+    /// Every node, each after its operands.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }
@@ -571,22 +571,55 @@ impl Exprs {
         self.lists.shrink_to_fit();
     }
 
+    /// Calls `each` with every operand `op` names, those in its lists included; false when a
+    /// list of it is not here.
+    pub fn operands(&self, op: &Op, mut each: impl FnMut(NodeId)) -> bool {
+        let mut each_of = |ids: &[NodeId]| ids.iter().for_each(|&id| each(id));
+        match op {
+            Op::Const(_) | Op::Slot(_) | Op::Root(_) => {}
+            Op::Field(a, _) | Op::Not(a) | Op::Neg(a) => each_of(&[*a]),
+            Op::Index(a, b)
+            | Op::And(a, b)
+            | Op::Or(a, b)
+            | Op::Coalesce(a, b)
+            | Op::Binary(_, a, b) => each_of(&[*a, *b]),
+            Op::Matches(subject, pattern) => {
+                each_of(&[*subject]);
+                each_of(pattern.dynamic().as_slice());
+            }
+            Op::Glob(subject, pattern) => {
+                each_of(&[*subject]);
+                each_of(pattern.dynamic().as_slice());
+            }
+            Op::Call(_, list) | Op::List(list) => match self.list(*list) {
+                Some(ids) => each_of(ids),
+                None => return false,
+            },
+            Op::Quantifier(quantifier) => each_of(&[quantifier.list, quantifier.body]),
+            Op::If(a, b, c) => each_of(&[*a, *b, *c]),
+            Op::Map(entries) => entries.iter().for_each(|(_, v)| each_of(&[*v])),
+            Op::Lookup(lookup) => lookup.args.iter().for_each(|(_, v)| each_of(&[*v])),
+            Op::HistoryCount(count) => {
+                let HistoryCount { query, predicate } = &**count;
+                each_of(&[query.within]);
+                each_of(query.workflow.as_slice());
+                each_of(predicate.map(|(_, body)| body).as_slice());
+            }
+            Op::HistoryActions { query, action } => {
+                each_of(&[query.within]);
+                each_of(query.workflow.as_slice());
+                each_of(action.as_slice());
+            }
+        }
+        true
+    }
+
     /// Whether every operand a node names, directly or in a list, comes before it: what the
     /// checker builds, and what stored bytes must hold to be read.
     fn is_well_formed(&self) -> bool {
         self.nodes.iter().enumerate().all(|(at, node)| {
-            let before = |id: NodeId| (id.0 as usize) < at;
-            let fine = std::cell::Cell::new(true);
-            node.op.operands(
-                |id| fine.set(fine.get() && before(id)),
-                |list| {
-                    let listed = self
-                        .list(list)
-                        .is_some_and(|ids| ids.iter().all(|&id| before(id)));
-                    fine.set(fine.get() && listed);
-                },
-            );
-            fine.get()
+            let mut before = true;
+            self.operands(&node.op, |id| before &= (id.0 as usize) < at) && before
         })
     }
 }
@@ -948,6 +981,16 @@ pub enum Pattern<T> {
     Dynamic(NodeId),
 }
 
+impl<T> Pattern<T> {
+    /// The node computing the pattern, when it is computed per request.
+    pub fn dynamic(&self) -> Option<NodeId> {
+        match self {
+            Pattern::Static(_) => None,
+            Pattern::Dynamic(node) => Some(*node),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub enum SystemRef {
     Named(String),
@@ -990,60 +1033,6 @@ pub enum Op {
     },
 }
 
-impl Op {
-    /// Calls `node` with every operand this operation names and `list` with every list.
-    pub fn operands(&self, mut node: impl FnMut(NodeId), mut list: impl FnMut(NodeList)) {
-        match self {
-            Op::Const(_) | Op::Slot(_) | Op::Root(_) => {}
-            Op::Field(a, _) | Op::Not(a) | Op::Neg(a) => node(*a),
-            Op::Index(a, b)
-            | Op::And(a, b)
-            | Op::Or(a, b)
-            | Op::Coalesce(a, b)
-            | Op::Binary(_, a, b) => {
-                node(*a);
-                node(*b);
-            }
-            Op::Matches(subject, pattern) => {
-                node(*subject);
-                if let Pattern::Dynamic(p) = pattern {
-                    node(*p);
-                }
-            }
-            Op::Glob(subject, pattern) => {
-                node(*subject);
-                if let Pattern::Dynamic(p) = pattern {
-                    node(*p);
-                }
-            }
-            Op::Call(_, args) | Op::List(args) => list(*args),
-            Op::Quantifier(quantifier) => {
-                node(quantifier.list);
-                node(quantifier.body);
-            }
-            Op::If(a, b, c) => {
-                node(*a);
-                node(*b);
-                node(*c);
-            }
-            Op::Map(entries) => entries.iter().for_each(|(_, v)| node(*v)),
-            Op::Lookup(lookup) => lookup.args.iter().for_each(|(_, v)| node(*v)),
-            Op::HistoryCount(count) => {
-                count.query.operands(&mut node);
-                if let Some((_, body)) = &count.predicate {
-                    node(*body);
-                }
-            }
-            Op::HistoryActions { query, action } => {
-                query.operands(&mut node);
-                if let Some(action) = action {
-                    node(*action);
-                }
-            }
-        }
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound(deserialize = "'de: 'static"))]
 pub struct Quantifier {
@@ -1074,15 +1063,6 @@ pub struct HistoryCount {
 pub struct HistoryArgs {
     pub within: NodeId,
     pub workflow: Option<NodeId>,
-}
-
-impl HistoryArgs {
-    fn operands(&self, node: &mut impl FnMut(NodeId)) {
-        node(self.within);
-        if let Some(workflow) = self.workflow {
-            node(workflow);
-        }
-    }
 }
 
 #[cfg(test)]
