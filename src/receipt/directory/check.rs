@@ -2,6 +2,7 @@
 //! the head.
 
 use std::fs;
+use std::path::Path;
 
 use super::DirectoryStore;
 use super::files::read_into;
@@ -75,11 +76,11 @@ impl DirectoryStore {
             ));
         }
         let root_label = self.root.display().to_string();
+        let root = self.open_root()?;
         let checked = parallel_map(&files, |file, buffer| {
-            let path = self.root.join(file);
             let name = format!("{root_label}{}{file}", std::path::MAIN_SEPARATOR);
             let mut problems = Vec::new();
-            let bytes = match read_into(&path, buffer) {
+            let bytes = match read_into(&root, file, buffer) {
                 Ok(bytes) => bytes,
                 Err(error) => {
                     let message = format!("cannot read the file: {error}");
@@ -89,7 +90,7 @@ impl DirectoryStore {
             };
             match check_bytes(&name, bytes, signer) {
                 Ok(link) => {
-                    check_file_name(&name, &path, &link.run_id, &mut problems);
+                    check_file_name(&name, Path::new(file), &link.run_id, &mut problems);
                     (Some(link), problems)
                 }
                 Err(found) => (claimed_link(&name, bytes), found),

@@ -50,12 +50,23 @@ pub(super) fn sync_dir(dir: &Path) -> Result<(), ReceiptError> {
         .map_err(|error| ReceiptError::io("sync the directory", dir, error))
 }
 
-/// Reads the whole file at `path` into `scratch` and returns its bytes. `scratch` stays at
-/// its full (initialised) length between calls and only grows, so a small file costs an
-/// open, two reads and a close: no size query and no zeroing per file, which matters across
-/// 100,000 receipts.
-pub(super) fn read_into<'b>(path: &Path, scratch: &'b mut Vec<u8>) -> std::io::Result<&'b [u8]> {
-    let mut file = File::open(path)?;
+/// Reads the whole file `name` of the directory `dir` (opened once by the caller) into
+/// `scratch` and returns its bytes. `scratch` stays at its full (initialised) length between
+/// calls and only grows, so a small file costs an open, two reads and a close: no size query,
+/// no zeroing, and no walk of the directory's path per file, which matters across 100,000
+/// receipts.
+pub(super) fn read_into<'b>(
+    dir: &File,
+    name: &str,
+    scratch: &'b mut Vec<u8>,
+) -> std::io::Result<&'b [u8]> {
+    use rustix::fs::{Mode, OFlags, openat};
+    let mut file = File::from(openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?);
     if scratch.is_empty() {
         scratch.resize(64 * 1024, 0);
     }

@@ -167,8 +167,9 @@ impl DirectoryStore {
     /// than the run's own times, never decreasing, which keeps `receipts_since` exact.
     fn scan_summaries(&self) -> Result<Vec<Summary>, ReceiptError> {
         let files = self.receipt_files()?;
+        let root = self.open_root()?;
         let mut found: Vec<(Summary, String)> = parallel_map(&files, |name, buffer| {
-            let bytes = read_into(&self.root().join(name), buffer).ok()?;
+            let bytes = read_into(&root, name, buffer).ok()?;
             let outline: Outline<'_> = serde_json::from_slice(bytes).ok()?;
             let sha256 = unverified_chain_hash(bytes, &outline.signature)?;
             Some((outline.summary(sha256), outline.finished_at.to_string()))

@@ -156,6 +156,12 @@ impl DirectoryStore {
         Ok(files)
     }
 
+    /// The receipt directory itself, to open its files by name.
+    fn open_root(&self) -> Result<File, ReceiptError> {
+        File::open(&self.root)
+            .map_err(|error| ReceiptError::io("open the receipt directory", &self.root, error))
+    }
+
     fn any_receipt(&self) -> Result<bool, ReceiptError> {
         let entries = fs::read_dir(&self.root)
             .map_err(|error| ReceiptError::io("list the receipt directory", &self.root, error))?;
